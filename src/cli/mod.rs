@@ -1,0 +1,2 @@
+//! The `latchkey` command line.
+pub fn main() -> i32 { 0 }
