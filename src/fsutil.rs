@@ -36,9 +36,11 @@ pub enum FsError {
     PermissionDenied { op: &'static str, path: PathBuf },
     #[error("{path} does not exist")]
     NotFound { path: PathBuf },
+    #[error("cannot write {path}: the directory {} does not exist", dir.display())]
+    NoDirectory { path: PathBuf, dir: PathBuf },
     #[error("cannot {op} {path}: {source}")]
     Io { op: &'static str, path: PathBuf, source: io::Error },
-    #[error("{path} is {size} bytes, more than the {limit} bytes a file of this kind can be")]
+    #[error("{path} is {size} bytes: larger than any file of this kind can be ({limit} bytes at most)")]
     TooLarge { path: PathBuf, size: u64, limit: u64 },
 }
 
@@ -48,6 +50,7 @@ impl FsError {
             FsError::AlreadyExists { .. } => "file_exists",
             FsError::PermissionDenied { .. } => "permission_denied",
             FsError::NotFound { .. } => "file_not_found",
+            FsError::NoDirectory { .. } => "directory_not_found",
             FsError::Io { .. } => "io_error",
             FsError::TooLarge { .. } => "file_too_large",
         }
@@ -58,6 +61,10 @@ impl FsError {
         match source.kind() {
             io::ErrorKind::AlreadyExists => FsError::AlreadyExists { path },
             io::ErrorKind::PermissionDenied => FsError::PermissionDenied { op, path },
+            io::ErrorKind::NotFound if op == "write" => {
+                let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                FsError::NoDirectory { path, dir }
+            }
             io::ErrorKind::NotFound => FsError::NotFound { path },
             // A read-only file system is the same situation as a read-only directory to the user.
             _ if source.raw_os_error() == Some(libc::EROFS) => FsError::PermissionDenied { op, path },
@@ -218,7 +225,10 @@ mod tests {
         let b = dir.path().join("id.pub");
         fs::write(&b, "old").unwrap();
         let err = write_group(
-            &[FileSpec { path: &a, contents: b"new", mode: 0o600 }, FileSpec { path: &b, contents: b"new", mode: 0o644 }],
+            &[
+                FileSpec { path: &a, contents: b"new", mode: 0o600 },
+                FileSpec { path: &b, contents: b"new", mode: 0o644 },
+            ],
             Overwrite::Refuse,
         )
         .unwrap_err();

@@ -1,2 +1,75 @@
-//! The `latchkey` command line.
-pub fn main() -> i32 { 0 }
+//! The `latchkey` command line: a thin layer over the core modules.
+//!
+//! - `latchkey keygen ...`: ssh-keygen-compatible ([`keygen`]).
+//! - `latchkey key ...`: the key store ([`key`]).
+
+mod getopt;
+mod key;
+mod keygen;
+mod prompt;
+
+use std::ffi::OsString;
+
+use clap::{Parser, Subcommand};
+
+use crate::fsutil::FsError;
+use crate::keys::KeyError;
+use crate::store::{InvalidName, StoreError};
+
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about = "SSH keys, agent and tunnels: the Latchkey command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// ssh-keygen-compatible: -t -b -C -N -a -f -q to generate; -l [-v] [-E md5] -f; -y [-P] -f;
+    /// -p [-P] [-N] [-a] -f; -c [-P] [-C] -f; -e -f.
+    #[command(disable_help_flag = true)]
+    Keygen {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Manage the key store: list, new, import, show, export, passwd, comment, remember, forget, rm.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    File(#[from] FsError),
+    #[error(transparent)]
+    Name(#[from] InvalidName),
+    #[error(transparent)]
+    Prompt(#[from] prompt::PromptError),
+    #[error("an empty passphrase is no passphrase: to store the key unprotected, say so with --no-passphrase")]
+    EmptyPassphrase,
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+type CliResult = Result<(), CliError>;
+
+/// Run the command line; returns the process exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Keygen { args } => keygen::run(&args),
+        Command::Key(command) => match key::run(command) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("latchkey: {e}");
+                1
+            }
+        },
+    }
+}

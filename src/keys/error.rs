@@ -9,9 +9,7 @@ use std::fmt;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    #[error(
-        "RSA keys of {bits} bits are too weak to generate: use 2048 bits or more (3072 is the default)"
-    )]
+    #[error("RSA keys of {bits} bits are too weak to generate: use 2048 bits or more (3072 is the default)")]
     RsaTooSmall { bits: u32 },
 
     #[error("{key_type} keys cannot have {bits} bits: choose one of {allowed}")]

@@ -89,11 +89,17 @@ pub fn decrypt(key: &PrivateKey, passphrase: &Passphrase) -> Result<PrivateKey, 
     if !key.is_encrypted() {
         return Ok(key.clone());
     }
-    key.decrypt(passphrase.expose().as_bytes()).map_err(|e| match e {
+    match key.decrypt(passphrase.expose().as_bytes()) {
+        Ok(key) => Ok(key),
         // A wrong key makes the two check integers differ: that is how OpenSSH detects it too.
-        ssh_key::Error::Crypto => KeyError::WrongPassphrase,
-        other => KeyError::Crypto(format!("decrypting the key: {other}")),
-    })
+        Err(ssh_key::Error::Crypto) => Err(KeyError::WrongPassphrase),
+        // ssh-key 0.6 rejects some keys OpenSSH writes (short ECDSA scalars); the importer's own
+        // openssh-key-v1 parser reads them.
+        Err(_) => {
+            let text = super::to_openssh(key)?;
+            Ok(super::import::import(text.as_bytes(), Some(passphrase))?.key)
+        }
+    }
 }
 
 /// The bcrypt-pbkdf rounds an encrypted key was written with (`None` if it is not encrypted).

@@ -38,18 +38,24 @@ pub fn check_comment(comment: &str) -> Result<(), KeyError> {
 /// Parse a private key in OpenSSH format (encrypted or not). Public parts are readable without
 /// the passphrase.
 pub fn parse_openssh(text: &[u8]) -> Result<PrivateKey, KeyError> {
-    PrivateKey::from_openssh(text).map_err(|e| KeyError::malformed(KeyFormat::Openssh, e))
+    PrivateKey::from_openssh(text).or_else(|e| {
+        // ssh-key 0.6 rejects some keys OpenSSH writes (short ECDSA scalars, CRLF, re-wrapped
+        // lines); the importer's own openssh-key-v1 parser reads them. Only unencrypted keys get
+        // here: ssh-key does not look inside an encrypted section until it is decrypted.
+        match import::import(text, None) {
+            Ok(imported) if imported.format == KeyFormat::Openssh => Ok(imported.key),
+            _ => Err(KeyError::malformed(KeyFormat::Openssh, e)),
+        }
+    })
 }
 
 /// Encode a private key as an OpenSSH private key file (LF line endings, as ssh-keygen writes).
 pub fn to_openssh(key: &PrivateKey) -> Result<zeroize::Zeroizing<String>, KeyError> {
-    key.to_openssh(ssh_key::LineEnding::LF)
-        .map_err(|e| KeyError::Crypto(format!("encoding the key: {e}")))
+    key.to_openssh(ssh_key::LineEnding::LF).map_err(|e| KeyError::Crypto(format!("encoding the key: {e}")))
 }
 
 /// Parse one `.pub` / authorized_keys style line: `type base64 [comment]`.
 pub fn parse_public_line(line: &str) -> Result<PublicKey, KeyError> {
-    PublicKey::from_openssh(line.trim()).map_err(|e| KeyError::UnrecognizedFormat {
-        hint: format!("not an OpenSSH public key line: {e}"),
-    })
+    PublicKey::from_openssh(line.trim())
+        .map_err(|e| KeyError::UnrecognizedFormat { hint: format!("not an OpenSSH public key line: {e}") })
 }

@@ -37,6 +37,14 @@ impl fmt::Debug for Passphrase {
     }
 }
 
+/// Passphrases arrive from the UI inside requests. There is deliberately no `Serialize`: a
+/// passphrase cannot be sent back out in a response or an event.
+impl<'de> serde::Deserialize<'de> for Passphrase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Passphrase::new)
+    }
+}
+
 impl From<Zeroizing<String>> for Passphrase {
     fn from(text: Zeroizing<String>) -> Self {
         Self(text)

@@ -41,10 +41,7 @@ pub(crate) fn generate(bits: u32) -> Result<RsaKeypair, KeyError> {
 /// The OpenSSH representation of a PKCS#1 RSA private key.
 ///
 /// OpenSSH stores n, e, d, iqmp, p, q; its `iqmp` (q⁻¹ mod p) is PKCS#1's `coefficient`.
-pub(crate) fn keypair_from_pkcs1(
-    key: &pkcs1::RsaPrivateKey<'_>,
-    format: KeyFormat,
-) -> Result<RsaKeypair, KeyError> {
+pub(crate) fn keypair_from_pkcs1(key: &pkcs1::RsaPrivateKey<'_>, format: KeyFormat) -> Result<RsaKeypair, KeyError> {
     if key.other_prime_infos.is_some() {
         return Err(KeyError::UnsupportedKeyType {
             what: "multi-prime RSA".into(),
@@ -75,4 +72,3 @@ pub(crate) fn modulus_bits(n: &Mpint) -> u32 {
         }
     }
 }
-

@@ -82,7 +82,10 @@ pub fn load(path: &Path) -> Result<Metadata, StoreError> {
         return Err(corrupt(
             path,
             None,
-            format!("it was written by a newer Latchkey (schema {}, this one reads {SCHEMA_VERSION}); upgrade Latchkey", meta.schema),
+            format!(
+                "it was written by a newer Latchkey (schema {}, this one reads {SCHEMA_VERSION}); upgrade Latchkey",
+                meta.schema
+            ),
         ));
     }
     Ok(meta)
@@ -100,10 +103,7 @@ fn corrupt(path: &Path, line: Option<usize>, detail: String) -> StoreError {
 }
 
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     rfc3339(secs)
 }
 

@@ -209,12 +209,11 @@ impl KeyStore {
     fn lock(&self) -> Result<File> {
         fsutil::create_private_dir(&self.root)?;
         let path = self.root.join(".lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| FsError::Io { op: "open", path: path.clone(), source: e })?;
+        let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(|e| FsError::Io {
+            op: "open",
+            path: path.clone(),
+            source: e,
+        })?;
         file.lock().map_err(|e| FsError::Io { op: "lock", path, source: e })?;
         Ok(file)
     }
@@ -457,7 +456,8 @@ impl KeyStore {
             (true, None) => return Err(KeyError::PassphraseRequired.into()),
         };
         opened.set_comment(comment);
-        let rewritten = if current.is_encrypted() { keys::protect(&opened, passphrase, rounds)? } else { opened.clone() };
+        let rewritten =
+            if current.is_encrypted() { keys::protect(&opened, passphrase, rounds)? } else { opened.clone() };
         let text = keys::to_openssh(&rewritten)?;
         let public_line = keys::public_line(opened.public_key().key_data(), comment);
         let public_path = pub_path(&record.private_key);
