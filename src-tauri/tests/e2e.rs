@@ -1,0 +1,181 @@
+//! Desktop end-to-end: the real app under Xvfb, driven through tauri-driver and WebKitWebDriver,
+//! checked with the real ssh-keygen.
+//!
+//! Needs a display, a D-Bus session, tauri-driver and WebKitWebDriver: `cargo xtask test` provides
+//! all of them (xvfb-run + dbus-run-session) and points LATCHKEY_E2E_APP at the built app.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// tauri-driver on a free port, stopped with SIGTERM on drop (SIGKILL would leave WebKitWebDriver
+/// holding our output pipe).
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    fn start(env: &[(&str, &Path)]) -> Self {
+        for port in 4444..4544u16 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() || TcpStream::connect(("127.0.0.1", port + 1000)).is_ok()
+            {
+                continue;
+            }
+            let mut cmd = Command::new("tauri-driver");
+            cmd.args(["--port", &port.to_string(), "--native-port", &(port + 1000).to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit());
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let mut child = cmd.spawn().expect("tauri-driver (cargo xtask test installs it)");
+            for _ in 0..100 {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Driver { child, port };
+                }
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("tauri-driver exited early: {status}");
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            panic!("tauri-driver did not listen on port {port} within 10 s");
+        }
+        panic!("no free port for tauri-driver in 4444..4544");
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Secret Service for the app inside the session xtask made (dbus-run-session).
+fn start_keyring(home: &Path) -> Child {
+    let mut child = Command::new("gnome-keyring-daemon")
+        .args(["--unlock", "--components=secrets", "--foreground"])
+        .env("HOME", home)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("gnome-keyring-daemon");
+    use std::io::Write;
+    let mut stdin = child.stdin.take().expect("stdin");
+    let _ = stdin.write_all(b"e2e-keyring-pw");
+    drop(stdin);
+    child
+}
+
+fn ssh_keygen(args: &[&str]) -> std::process::Output {
+    Command::new("ssh-keygen").args(args).output().expect("ssh-keygen")
+}
+
+async fn css(client: &Client, selector: &str) -> fantoccini::elements::Element {
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|e| panic!("no element {selector}: {e}"))
+}
+
+async fn type_into(client: &Client, selector: &str, text: &str) {
+    let field = css(client, selector).await;
+    field.clear().await.ok();
+    field.send_keys(text).await.unwrap_or_else(|e| panic!("typing into {selector}: {e}"));
+}
+
+async fn click(client: &Client, selector: &str) {
+    css(client, selector).await.click().await.unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, D-Bus, tauri-driver and WebKitWebDriver: run by `cargo xtask test`"]
+async fn generate_and_import_keys_through_the_window() {
+    let app = PathBuf::from(std::env::var("LATCHKEY_E2E_APP").expect("LATCHKEY_E2E_APP: the built desktop app"));
+    let scratch = tempfile::tempdir().unwrap();
+    let home = scratch.path().join("home");
+    let latchkey_home = scratch.path().join("latchkey");
+    std::fs::create_dir_all(home.join("data")).unwrap();
+    let mut keyring = start_keyring(&home);
+    let driver = Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home)]);
+
+    let capabilities = serde_json::json!({ "tauri:options": { "application": app } });
+    let client = ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(capabilities.as_object().unwrap().clone())
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("WebDriver session with the app");
+
+    // 1. Generate an Ed25519 key with a passphrase through the dialog.
+    css(&client, "[data-testid=empty-state]").await;
+    click(&client, "[data-testid=open-generate]").await;
+    css(&client, "[data-testid=generate-dialog]").await;
+    type_into(&client, "#gen-name", "e2e-ed25519").await;
+    css(&client, "#gen-type").await.select_by_value("ed25519").await.unwrap();
+    type_into(&client, "#gen-comment", "e2e@latchkey").await;
+    type_into(&client, "#gen-passphrase", "e2e window passphrase").await;
+    type_into(&client, "#gen-passphrase2", "e2e window passphrase").await;
+    click(&client, "[data-testid=generate-submit]").await;
+    css(&client, "[data-testid=key-row][data-name='e2e-ed25519']").await;
+
+    let generated = latchkey_home.join("keys/e2e-ed25519");
+    let opened = ssh_keygen(&["-y", "-P", "e2e window passphrase", "-f", generated.to_str().unwrap()]);
+    assert!(
+        opened.status.success(),
+        "ssh-keygen could not open the generated key: {}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    assert!(String::from_utf8_lossy(&opened.stdout).starts_with("ssh-ed25519 "));
+    assert!(String::from_utf8_lossy(&opened.stdout).trim_end().ends_with("e2e@latchkey"));
+    let wrong = ssh_keygen(&["-y", "-P", "not it", "-f", generated.to_str().unwrap()]);
+    assert!(!wrong.status.success());
+
+    // 2. Import an encrypted key made by ssh-keygen, keeping its passphrase.
+    let source = scratch.path().join("from-ssh-keygen");
+    let made =
+        ssh_keygen(&["-q", "-t", "ecdsa", "-N", "import pass", "-C", "imported", "-f", source.to_str().unwrap()]);
+    assert!(made.status.success());
+    let original = std::fs::read(&source).unwrap();
+    click(&client, "[data-testid=open-import]").await;
+    css(&client, "[data-testid=import-dialog]").await;
+    type_into(&client, "#import-path", source.to_str().unwrap()).await;
+    click(&client, "[data-testid=import-path-load]").await;
+    type_into(&client, "#import-passphrase", "import pass").await;
+    type_into(&client, "#import-name", "e2e-imported").await;
+    click(&client, "[data-testid=import-submit]").await;
+    css(&client, "[data-testid=key-row][data-name='e2e-imported']").await;
+    let stored = latchkey_home.join("keys/e2e-imported");
+    let opened = ssh_keygen(&["-y", "-P", "import pass", "-f", stored.to_str().unwrap()]);
+    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    assert_eq!(std::fs::read(&source).unwrap(), original, "the imported file is never modified");
+
+    // 3. The detail pane shows ssh-keygen's fingerprint; keep a screenshot of the Keys view.
+    click(&client, "[data-testid=key-row][data-name='e2e-ed25519']").await;
+    let shown = css(&client, "[data-testid=fingerprint-sha256]").await.text().await.unwrap();
+    let listed = ssh_keygen(&["-l", "-f", generated.to_str().unwrap()]);
+    let expected = String::from_utf8_lossy(&listed.stdout).split_whitespace().nth(1).unwrap_or_default().to_owned();
+    assert_eq!(shown.trim(), expected);
+    if let Ok(dir) = std::env::var("LATCHKEY_SCREENSHOT_DIR") {
+        let png = client.screenshot().await.expect("screenshot");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join("keys.png"), png).unwrap();
+    }
+
+    client.close().await.ok();
+    drop(driver);
+    let _ = Command::new("kill").args(["-TERM", &keyring.id().to_string()]).status();
+    let _ = keyring.wait();
+}

@@ -1,0 +1,135 @@
+// Generated from the Rust types in src-tauri/src/ipc.rs and the latchkey core by
+// `cargo xtask bindings`. Do not edit by hand: a test fails when this file is stale.
+
+export type IpcError = { code: string, message: string, };
+
+export type AppInfo = { version: string, 
+/**
+ * Where the key store lives (LATCHKEY_HOME or the platform data dir).
+ */
+data_dir: string, };
+
+export type KeyringStatus = { available: boolean, 
+/**
+ * Why it is unavailable, in words.
+ */
+detail: string | null, };
+
+export type KeyKind = "ed25519" | "ecdsa" | "rsa";
+
+export type KdfStrength = "standard" | "strong";
+
+export type KeyFormat = "openssh" | "pem-pkcs1" | "pem-sec1" | "pkcs8" | "pkcs8-encrypted" | "putty-v2" | "putty-v3";
+
+export type KeyOrigin = "generated" | "imported" | "registered";
+
+export type KeySummary = { name: string, 
+/**
+ * ssh-keygen's type label: "ED25519", "ECDSA", "RSA".
+ */
+key_type: string, 
+/**
+ * "Ed25519", "ECDSA P-256", "RSA 3072".
+ */
+display_type: string, bits: number, fingerprint_sha256: string, comment: string, 
+/**
+ * Where the private key file lives.
+ */
+path: string, origin: KeyOrigin, encrypted: boolean, 
+/**
+ * bcrypt-pbkdf rounds of an encrypted key (16 is ssh-keygen's standard).
+ */
+kdf_rounds: number | null, 
+/**
+ * The passphrase is kept in the OS keyring.
+ */
+remembered: boolean, 
+/**
+ * Set when the key file cannot be read (moved, deleted, damaged): what is wrong.
+ */
+problem: string | null, };
+
+export type KeyDetails = { summary: KeySummary, fingerprint_md5: string, randomart_sha256: string, randomart_md5: string, 
+/**
+ * The `.pub` line, for authorized_keys.
+ */
+public_key: string, 
+/**
+ * The RFC 4716 form (`ssh-keygen -e`).
+ */
+public_key_rfc4716: string, };
+
+export type Warning = { code: string, message: string, };
+
+export type Saved = { key: KeySummary, warnings: Array<Warning>, };
+
+export type Removed = { name: string, 
+/**
+ * Files deleted from disk (empty when a registered key was only unregistered).
+ */
+deleted_files: Array<string>, warnings: Array<Warning>, };
+
+export type GenerateRequest = { name: string, kind: KeyKind, 
+/**
+ * `null`: the kind's default (RSA 3072, ECDSA 256).
+ */
+bits: number | null, 
+/**
+ * `null`: user@hostname.
+ */
+comment: string | null, passphrase: string | null, 
+/**
+ * Must be true to store the key without a passphrase.
+ */
+no_passphrase: boolean, kdf: KdfStrength, remember: boolean, };
+
+export type ImportSource = { "type": "path", path: string, } | { "type": "text", text: string, };
+
+export type ImportProbe = { format: KeyFormat, encrypted: boolean, key_type: string | null, fingerprint_sha256: string | null, comment: string | null, suggested_name: string, };
+
+export type ImportRequest = { source: ImportSource, name: string, 
+/**
+ * Opens the source file, if it is encrypted.
+ */
+passphrase: string | null, 
+/**
+ * The stored copy's passphrase; `null` keeps the source's.
+ */
+new_passphrase: string | null, 
+/**
+ * Store an unencrypted source without a passphrase (explicit consent).
+ */
+no_passphrase: boolean, kdf: KdfStrength, remember: boolean, };
+
+export type ChangePassphraseRequest = { name: string, old_passphrase: string | null, 
+/**
+ * `null` or empty removes the passphrase (the UI asks for confirmation first).
+ */
+new_passphrase: string | null, 
+/**
+ * `null` keeps the key's current KDF rounds.
+ */
+kdf: KdfStrength | null, };
+
+export type SetCommentRequest = { name: string, comment: string, 
+/**
+ * Needed for an encrypted key whose passphrase is not remembered.
+ */
+passphrase: string | null, };
+
+export type RememberRequest = { name: string, passphrase: string, };
+
+export type ExportFormat = "openssh-public" | "rfc4716" | "openssh-private";
+
+export type ExportRequest = { name: string, format: ExportFormat, 
+/**
+ * Target file; never overwritten (the save dialog asks the user first, so the UI passes
+ * `overwrite: true` only after that confirmation).
+ */
+path: string, overwrite: boolean, };
+
+export type DeleteRequest = { name: string, 
+/**
+ * Also delete the files of a key that was registered in place (Latchkey did not create them).
+ */
+delete_registered_files: boolean, };
