@@ -163,7 +163,8 @@ async fn generate_and_import_keys_through_the_window() {
     assert_eq!(std::fs::read(&source).unwrap(), original, "the imported file is never modified");
 
     // 3. The detail pane shows ssh-keygen's fingerprint; keep a screenshot of the Keys view.
-    click(&client, "[data-testid=key-row][data-name='e2e-ed25519']").await;
+    click(&client, "[data-testid=key-row][data-name='e2e-ed25519'] button").await;
+    css(&client, "[data-testid=key-details][data-name='e2e-ed25519'][data-loaded='true']").await;
     let shown = css(&client, "[data-testid=fingerprint-sha256]").await.text().await.unwrap();
     let listed = ssh_keygen(&["-l", "-f", generated.to_str().unwrap()]);
     let expected = String::from_utf8_lossy(&listed.stdout).split_whitespace().nth(1).unwrap_or_default().to_owned();

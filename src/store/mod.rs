@@ -270,8 +270,9 @@ impl KeyStore {
         }
         let protection = match (&req.new_passphrase, &req.source_passphrase) {
             (Some(new), _) => new.clone().non_empty(),
+            // An explicit "no passphrase" wins over keeping the source's.
+            (None, _) if req.allow_unencrypted => None,
             (None, Some(old)) if imported.was_encrypted => Some(old.clone()),
-            _ if req.allow_unencrypted => None,
             _ => return Err(StoreError::ImportNeedsPassphrase),
         };
         self.add_owned(

@@ -137,6 +137,19 @@ fn import_keeps_source_passphrase_or_requires_a_choice() {
     assert_eq!(saved.key.origin, KeyOrigin::Imported);
     let saved = store.import(ImportKey { allow_unencrypted: true, ..req("b") }).unwrap();
     assert!(!saved.key.encrypted);
+
+    // An encrypted source keeps its passphrase unless the user explicitly chose none.
+    let locked = keys::encrypt(&key, &Passphrase::new("src"), 2).unwrap();
+    let locked = keys::to_openssh(&locked).unwrap();
+    let enc = |name: &str, allow_unencrypted| ImportKey {
+        source: locked.as_bytes(),
+        source_passphrase: Some(Passphrase::new("src")),
+        allow_unencrypted,
+        ..req(name)
+    };
+    assert!(store.import(enc("c", false)).unwrap().key.encrypted);
+    store.unlock("c", Some(&Passphrase::new("src"))).unwrap();
+    assert!(!store.import(enc("d", true)).unwrap().key.encrypted);
 }
 
 #[test]

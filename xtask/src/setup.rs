@@ -41,7 +41,8 @@ const TEST_PACKAGES: &[&str] = &[
 
 /// The tauri-driver release the end-to-end tests are written against.
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
-const MIN_NODE_MAJOR: u32 = 20;
+/// What Vite 7 needs.
+const MIN_NODE: (u32, u32) = (20, 19);
 
 pub fn all(purpose: Purpose) -> Result {
     let mut packages: Vec<&str> = BUILD_PACKAGES.to_vec();
@@ -87,10 +88,13 @@ fn apt(packages: &[&str]) -> Result {
 
 fn node_version() -> Result {
     let version = Cmd::new("node").args(["--version"]).output().unwrap_or_default();
-    let major: u32 = version.trim().trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
-    if major < MIN_NODE_MAJOR {
+    let mut parts = version.trim().trim_start_matches('v').split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if found < MIN_NODE {
         return Err(format!(
-            "the UI build needs Node.js {MIN_NODE_MAJOR} or newer, found {:?}: install a newer nodejs (e.g. from NodeSource or your distribution's backports)",
+            "the UI build needs Node.js {}.{} or newer, found {:?}: install a newer nodejs (e.g. from NodeSource or your distribution's backports)",
+            MIN_NODE.0,
+            MIN_NODE.1,
             version.trim()
         ));
     }

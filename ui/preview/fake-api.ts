@@ -1,0 +1,166 @@
+// A stand-in for src/lib/api.ts with an in-memory store, so the UI can be looked at in a plain
+// browser (screenshots, design work) without Tauri: `npm run preview:fake`. Never part of the
+// app build. Query string: ?empty (no keys), ?nokeyring (keyring unavailable).
+
+import type {
+  AppInfo,
+  ChangePassphraseRequest,
+  DeleteRequest,
+  ExportRequest,
+  GenerateRequest,
+  ImportProbe,
+  ImportRequest,
+  ImportSource,
+  KeyDetails,
+  KeyringStatus,
+  KeySummary,
+  RememberRequest,
+  Removed,
+  Saved,
+  SetCommentRequest,
+} from '../src/lib/bindings';
+import type { FileDrop, SaveFilter } from '../src/lib/api';
+
+const params = new URLSearchParams(location.search);
+const keyring = !params.has('nokeyring');
+const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function fakeFingerprint(seed: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  let h = 2166136261;
+  let out = '';
+  for (let i = 0; i < 43; i++) {
+    h = Math.imul(h ^ seed.charCodeAt(i % seed.length) ^ i, 16777619) >>> 0;
+    out += alphabet[h % 64];
+  }
+  return `SHA256:${out}`;
+}
+
+function key(name: string, over: Partial<KeySummary> = {}): KeySummary {
+  return {
+    name,
+    key_type: 'ED25519',
+    display_type: 'Ed25519',
+    bits: 256,
+    fingerprint_sha256: fakeFingerprint(name),
+    comment: 'alice@workstation',
+    path: `/home/alice/.local/share/latchkey/keys/${name}`,
+    origin: 'generated',
+    encrypted: true,
+    kdf_rounds: 16,
+    remembered: false,
+    problem: null,
+    ...over,
+  };
+}
+
+let keys: KeySummary[] = params.has('empty')
+  ? []
+  : [
+      key('id_ed25519', { remembered: keyring }),
+      key('github-deploy', { comment: 'deploy@ci', encrypted: false, kdf_rounds: null }),
+      key('legacy-rsa', {
+        key_type: 'RSA',
+        display_type: 'RSA 3072',
+        bits: 3072,
+        origin: 'registered',
+        path: '/home/alice/.ssh/id_rsa',
+        comment: 'alice@old-laptop',
+      }),
+      key('work-ecdsa', {
+        key_type: 'ECDSA',
+        display_type: 'ECDSA P-256',
+        origin: 'imported',
+        problem: 'the .pub file does not match the private key',
+      }),
+    ];
+
+const ART =
+  '+--[ED25519 256]--+\n|        .o+=*B=o.|\n|       . o.*+o*+.|\n|      . . =.o=o=.|\n|       o + ..oo+ |\n|        S   .oE..|\n|           . o+. |\n|            .=.o.|\n|            o.+.o|\n|           .o=.. |\n+----[SHA256]-----+';
+
+function find(name: string): KeySummary {
+  const k = keys.find((k) => k.name === name);
+  if (!k) throw { code: 'no_such_key', message: `no key named ${name}` };
+  return k;
+}
+
+function update(name: string, over: Partial<KeySummary>): KeySummary {
+  const k = { ...find(name), ...over };
+  keys = keys.map((x) => (x.name === name ? k : x));
+  return k;
+}
+
+const warnings = () => (keyring ? [] : [{ code: 'keyring_unavailable', message: 'the passphrase was not remembered: no Secret Service' }]);
+
+export const appInfo = async (): Promise<AppInfo> => ({ version: '0.1.0', data_dir: '/home/alice/.local/share/latchkey' });
+export const keyringStatus = async (): Promise<KeyringStatus> =>
+  keyring ? { available: true, detail: null } : { available: false, detail: 'org.freedesktop.secrets is not provided by any service' };
+export const listKeys = async (): Promise<KeySummary[]> => [...keys];
+export const keyDetails = async (name: string): Promise<KeyDetails> => {
+  const k = find(name);
+  return {
+    summary: k,
+    fingerprint_md5: 'MD5:3c:7e:1a:90:22:4f:b5:6d:e1:08:aa:cd:5e:71:2b:9f',
+    randomart_sha256: ART,
+    randomart_md5: ART.replace('[SHA256]-', '--[MD5]--'),
+    public_key: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ${k.comment}`,
+    public_key_rfc4716:
+      '---- BEGIN SSH2 PUBLIC KEY ----\nComment: "256-bit ED25519, converted by alice@workstation"\nAAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n---- END SSH2 PUBLIC KEY ----\n',
+  };
+};
+export const generateKey = async (r: GenerateRequest): Promise<Saved> => {
+  await delay(r.kind === 'rsa' ? 2500 : 300);
+  if (keys.some((k) => k.name === r.name)) throw { code: 'name_taken', message: `a key named ${r.name} already exists` };
+  const display = r.kind === 'ed25519' ? 'Ed25519' : r.kind === 'ecdsa' ? `ECDSA P-${r.bits}` : `RSA ${r.bits}`;
+  const k = key(r.name, {
+    key_type: r.kind.toUpperCase(),
+    display_type: display,
+    bits: r.bits ?? 256,
+    comment: r.comment ?? 'alice@workstation',
+    encrypted: !r.no_passphrase,
+    kdf_rounds: r.no_passphrase ? null : r.kdf === 'strong' ? 98 : 16,
+    remembered: r.remember && keyring,
+  });
+  keys = [...keys, k];
+  return { key: k, warnings: r.remember ? warnings() : [] };
+};
+export const probeImport = async (source: ImportSource): Promise<ImportProbe> => {
+  await delay(200);
+  if (source.type === 'text' && !source.text.includes('PRIVATE KEY')) {
+    throw { code: 'unrecognized_format', message: 'no private key found in the pasted text' };
+  }
+  return {
+    format: 'openssh',
+    encrypted: true,
+    key_type: 'Ed25519',
+    fingerprint_sha256: fakeFingerprint('imported'),
+    comment: 'alice@old-laptop',
+    suggested_name: source.type === 'path' ? source.path.split('/').pop() || 'imported' : 'pasted-key',
+  };
+};
+export const importKey = async (r: ImportRequest): Promise<Saved> => {
+  await delay(300);
+  if (r.passphrase !== 'secret') throw { code: 'wrong_passphrase', message: 'the passphrase does not decrypt the key (try "secret")' };
+  const k = key(r.name, { origin: 'imported', encrypted: !r.no_passphrase, remembered: r.remember && keyring });
+  keys = [...keys, k];
+  return { key: k, warnings: r.remember ? warnings() : [] };
+};
+export const changePassphrase = async (r: ChangePassphraseRequest): Promise<Saved> => {
+  await delay(200);
+  return { key: update(r.name, { encrypted: r.new_passphrase !== null, kdf_rounds: r.new_passphrase ? 16 : null }), warnings: [] };
+};
+export const setComment = async (r: SetCommentRequest): Promise<KeySummary> => update(r.name, { comment: r.comment });
+export const rememberPassphrase = async (r: RememberRequest): Promise<KeySummary> => update(r.name, { remembered: true });
+export const forgetPassphrase = async (name: string): Promise<KeySummary> => update(name, { remembered: false });
+export const exportKey = async (_r: ExportRequest): Promise<null> => null;
+export const deleteKey = async (r: DeleteRequest): Promise<Removed> => {
+  const k = find(r.name);
+  keys = keys.filter((x) => x.name !== r.name);
+  const files = k.origin !== 'registered' || r.delete_registered_files ? [k.path, `${k.path}.pub`] : [];
+  return { name: r.name, deleted_files: files, warnings: [] };
+};
+export const pickKeyFile = async (): Promise<string | null> => '/home/alice/.ssh/id_ed25519_old';
+export const pickSavePath = async (_t: string, name: string, _f: SaveFilter[] = []): Promise<string | null> =>
+  `/home/alice/${name}`;
+export const copyText = async (_text: string): Promise<void> => {};
+export const onFileDrop = async (_handler: (e: FileDrop) => void): Promise<() => void> => () => {};

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+
+import { errorLine, fieldOf, formatError, toIpcError } from './errors';
+
+describe('toIpcError', () => {
+  it('keeps an IpcError as it is', () => {
+    expect(toIpcError({ code: 'name_taken', message: 'a key named "x" exists', extra: 1 })).toEqual({
+      code: 'name_taken',
+      message: 'a key named "x" exists',
+    });
+  });
+
+  it('turns strings and Errors into internal errors', () => {
+    expect(toIpcError('dialog failed')).toEqual({ code: 'internal', message: 'dialog failed' });
+    expect(toIpcError(new Error('boom'))).toEqual({ code: 'internal', message: 'boom' });
+    expect(toIpcError(undefined)).toEqual({ code: 'internal', message: 'unknown error' });
+    expect(toIpcError({ code: 3, message: 'x' }).code).toBe('internal');
+  });
+});
+
+describe('formatError', () => {
+  it('puts a headline in words before the backend’s message and keeps the code', () => {
+    const t = formatError({ code: 'wrong_passphrase', message: 'the passphrase does not decrypt work' });
+    expect(t.headline).toBe('That passphrase does not open the key.');
+    expect(t.detail).toBe('the passphrase does not decrypt work');
+    expect(t.code).toBe('wrong_passphrase');
+  });
+
+  it('uses the message itself for codes it has no words for', () => {
+    const t = formatError({ code: 'agent_locked', message: 'the agent is locked' });
+    expect(t).toEqual({ headline: 'the agent is locked', detail: '', code: 'agent_locked' });
+  });
+
+  it('does not repeat a message that says the same as the headline', () => {
+    const t = formatError({ code: 'file_not_found', message: 'No such file' });
+    expect(t.detail).toBe('');
+  });
+
+  it('formats one line with the code', () => {
+    expect(errorLine({ code: 'name_taken', message: 'work exists' })).toBe(
+      'A key with that name already exists. — work exists (name_taken)',
+    );
+  });
+
+  it('leaves the backend’s message as it is (it may start with a file name)', () => {
+    expect(formatError({ code: 'corrupt_metadata', message: 'keys.toml line 3: bad' }).detail).toBe(
+      'keys.toml line 3: bad',
+    );
+  });
+});
+
+describe('fieldOf', () => {
+  it('places passphrase and name errors at their fields', () => {
+    expect(fieldOf('wrong_passphrase')).toBe('passphrase');
+    expect(fieldOf('import_needs_passphrase')).toBe('passphrase');
+    expect(fieldOf('name_taken')).toBe('name');
+    expect(fieldOf('invalid_name')).toBe('name');
+    expect(fieldOf('internal')).toBeNull();
+  });
+});
