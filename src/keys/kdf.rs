@@ -44,8 +44,10 @@ impl KdfStrength {
     }
 }
 
-/// The round count that makes one unlock (a 48-byte aes256-ctr key and IV) take about `target`
-/// of CPU time here, within [`STRONG_MIN_ROUNDS`, `STRONG_MAX_ROUNDS`].
+/// The round count that makes one Latchkey unlock (a 48-byte aes256-ctr key and IV, computed on
+/// two threads where there are two cores) take about `target` here, within
+/// [`STRONG_MIN_ROUNDS`, `STRONG_MAX_ROUNDS`]. OpenSSH, which computes the two halves one after
+/// the other, takes up to twice as long to open such a key.
 pub fn calibrate_rounds(target: Duration) -> u32 {
     const PROBE_ROUNDS: u32 = 8;
     let salt = [0x5a_u8; SALT_LEN];
@@ -54,8 +56,8 @@ pub fn calibrate_rounds(target: Duration) -> u32 {
     let per_round = (0..3)
         .map(|_| {
             let start = Instant::now();
-            // bcrypt_pbkdf only fails for empty output or zero rounds, neither of which happens here.
-            let _ = bcrypt_pbkdf::bcrypt_pbkdf("calibration", &salt, PROBE_ROUNDS, &mut out);
+            // bcrypt_pbkdf only fails for empty inputs or zero rounds, none of which happens here.
+            let _ = super::bcrypt::bcrypt_pbkdf(b"calibration", &salt, PROBE_ROUNDS, &mut out);
             start.elapsed() / PROBE_ROUNDS
         })
         .min()
@@ -64,16 +66,49 @@ pub fn calibrate_rounds(target: Duration) -> u32 {
     (rounds.round() as u32).clamp(STRONG_MIN_ROUNDS, STRONG_MAX_ROUNDS)
 }
 
-/// Encrypt an unencrypted key with `passphrase`, `rounds` bcrypt-pbkdf rounds and a fresh salt.
+/// Encrypt an unencrypted key with `passphrase`, `rounds` bcrypt-pbkdf rounds and a fresh salt,
+/// as ssh-keygen does: aes256-ctr, openssh-key-v1 (OpenSSH PROTOCOL.key).
+///
+/// The file is assembled here rather than by ssh-key so that the key derivation is our parallel
+/// [`super::bcrypt`]; ssh-key then parses the result, which checks it.
 pub fn encrypt(key: &PrivateKey, passphrase: &Passphrase, rounds: u32) -> Result<PrivateKey, KeyError> {
+    use ssh_encoding::Encode;
+    if key.is_encrypted() {
+        return Err(KeyError::Crypto("the key is encrypted already".into()));
+    }
     if rounds == 0 {
         return Err(KeyError::Crypto("bcrypt-pbkdf needs at least one round".into()));
     }
+    let fail = |e: ssh_encoding::Error| KeyError::Crypto(format!("encoding the key: {e}"));
+    let cipher = Cipher::Aes256Ctr;
     let mut salt = vec![0u8; SALT_LEN];
     OsRng.fill_bytes(&mut salt);
     let kdf = Kdf::Bcrypt { salt, rounds };
-    key.encrypt_with(Cipher::Aes256Ctr, kdf, OsRng.next_u32(), passphrase.expose().as_bytes())
-        .map_err(|e| KeyError::Crypto(format!("encrypting the key: {e}")))
+    let (aes_key, iv) = super::bcrypt::derive_key_and_iv(&kdf, cipher, passphrase.expose().as_bytes())?;
+
+    // private section: checkint checkint keypair comment padding(1, 2, 3, ...)
+    let checkint = OsRng.next_u32();
+    let mut section = zeroize::Zeroizing::new(Vec::new());
+    checkint.encode(&mut *section).map_err(fail)?;
+    checkint.encode(&mut *section).map_err(fail)?;
+    key.key_data().encode(&mut *section).map_err(|e| KeyError::Crypto(format!("encoding the key: {e}")))?;
+    key.comment().encode(&mut *section).map_err(fail)?;
+    let mut pad = 1u8;
+    while section.len() % cipher.block_size() != 0 {
+        section.push(pad);
+        pad += 1;
+    }
+    cipher.encrypt(&aes_key, &iv, &mut section).map_err(|e| KeyError::Crypto(format!("encrypting the key: {e}")))?;
+
+    let mut blob = Vec::new();
+    blob.extend_from_slice(b"openssh-key-v1\0");
+    cipher.as_str().encode(&mut blob).map_err(fail)?;
+    // Writes the KDF name ("bcrypt") and its options (salt, rounds) as one string.
+    kdf.encode(&mut blob).map_err(|e| KeyError::Crypto(format!("encoding the KDF: {e}")))?;
+    1u32.encode(&mut blob).map_err(fail)?;
+    super::blob(key.public_key().key_data()).as_slice().encode(&mut blob).map_err(fail)?;
+    section.as_slice().encode(&mut blob).map_err(fail)?;
+    PrivateKey::from_bytes(&blob).map_err(|e| KeyError::Crypto(format!("checking the encrypted key: {e}")))
 }
 
 /// Protect `key` with `passphrase` (`None`: store it unencrypted, which the caller asked for).
@@ -85,21 +120,15 @@ pub fn protect(key: &PrivateKey, passphrase: Option<&Passphrase>, rounds: u32) -
 }
 
 /// Decrypt an encrypted key. An unencrypted key is returned as it is.
+///
+/// Goes through the importer's openssh-key-v1 parser, which reads every key OpenSSH writes
+/// (ssh-key 0.6 rejects short ECDSA scalars) and derives the key with the parallel bcrypt-pbkdf.
 pub fn decrypt(key: &PrivateKey, passphrase: &Passphrase) -> Result<PrivateKey, KeyError> {
     if !key.is_encrypted() {
         return Ok(key.clone());
     }
-    match key.decrypt(passphrase.expose().as_bytes()) {
-        Ok(key) => Ok(key),
-        // A wrong key makes the two check integers differ: that is how OpenSSH detects it too.
-        Err(ssh_key::Error::Crypto) => Err(KeyError::WrongPassphrase),
-        // ssh-key 0.6 rejects some keys OpenSSH writes (short ECDSA scalars); the importer's own
-        // openssh-key-v1 parser reads them.
-        Err(_) => {
-            let text = super::to_openssh(key)?;
-            Ok(super::import::import(text.as_bytes(), Some(passphrase))?.key)
-        }
-    }
+    let text = super::to_openssh(key)?;
+    Ok(super::import::import(text.as_bytes(), Some(passphrase))?.key)
 }
 
 /// The bcrypt-pbkdf rounds an encrypted key was written with (`None` if it is not encrypted).

@@ -4,6 +4,7 @@
 //! [`crate::store`] and [`crate::fsutil`] modules do that), so everything is testable in memory
 //! and the same code serves the CLI, the desktop app and the agent.
 
+pub(crate) mod bcrypt;
 mod describe;
 mod encode;
 mod error;
