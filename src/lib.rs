@@ -19,6 +19,7 @@
 //! ever lives in `ssh_key::PrivateKey` (which zeroizes on drop) or in `Zeroizing` buffers;
 //! passphrases only in [`keys::Passphrase`], whose `Debug` prints nothing secret.
 
+pub mod agent;
 pub mod cli;
 pub mod fsutil;
 pub mod keys;

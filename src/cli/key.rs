@@ -8,7 +8,7 @@ use super::prompt::Prompter;
 use super::{CliError, CliResult};
 use crate::fsutil;
 use crate::keys::{self, KdfStrength, KeySpec};
-use crate::store::{ImportKey, KeyName, KeyOrigin, KeyStore, KeySummary, NewKey, Warning};
+use crate::store::{ForwardingPolicy, ImportKey, KeyName, KeyOrigin, KeyStore, KeySummary, NewKey, Warning};
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
@@ -96,6 +96,39 @@ pub enum KeyCommand {
     },
     /// Forget a key's remembered passphrase.
     Forget { name: String },
+    /// Decrypt a key now and hand it to the running agent (for when the agent cannot ask).
+    Unlock {
+        name: String,
+        /// The agent's socket (default: $SSH_AUTH_SOCK).
+        #[arg(short = 'a', value_name = "SOCKET")]
+        socket: Option<PathBuf>,
+        #[arg(long)]
+        passphrase_stdin: bool,
+    },
+    /// Set what the agent may do with a key.
+    Policy {
+        name: String,
+        /// Ask before each use.
+        #[arg(long, overrides_with = "no_confirm")]
+        confirm: bool,
+        #[arg(long)]
+        no_confirm: bool,
+        /// Only offer and use the key for these hosts (comma-separated patterns: github.com,
+        /// *.corp.example, [host]:2222, SHA256:<host key>, !excluded).
+        #[arg(long, value_delimiter = ',', conflicts_with = "any_host")]
+        hosts: Option<Vec<String>>,
+        /// Offer the key to every host.
+        #[arg(long)]
+        any_host: bool,
+        /// Minutes the key stays unlocked in the agent.
+        #[arg(long, conflicts_with = "no_lifetime")]
+        lifetime: Option<u32>,
+        #[arg(long)]
+        no_lifetime: bool,
+        /// Forwarded requests (ssh -A): ask (default), allow (DANGEROUS) or deny.
+        #[arg(long, value_enum)]
+        forwarding: Option<Forwarding>,
+    },
     /// Remove a key from the store. Files Latchkey created are deleted; registered keys' files
     /// are kept unless --delete-files is given.
     Rm {
@@ -107,6 +140,13 @@ pub enum KeyCommand {
         #[arg(long)]
         delete_files: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Forwarding {
+    Ask,
+    Allow,
+    Deny,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -311,6 +351,67 @@ pub fn run(command: KeyCommand) -> CliResult {
         KeyCommand::Forget { name } => {
             store.forget(&name)?;
             println!("Forgot the passphrase of {name:?}.");
+            Ok(())
+        }
+        KeyCommand::Unlock { name, socket, passphrase_stdin } => {
+            let socket = socket.or_else(|| std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from)).ok_or_else(|| {
+                CliError::Usage("no agent to unlock the key in: set SSH_AUTH_SOCK or pass -a SOCKET".into())
+            })?;
+            let mut prompter = Prompter::new(passphrase_stdin);
+            let key = match store.unlock(&name, None) {
+                Ok(key) => key,
+                Err(e) if e.code() == "passphrase_required" || e.code() == "wrong_passphrase" => {
+                    let p = prompter.passphrase(&format!("Enter passphrase for {name}: "), "use --passphrase-stdin")?;
+                    store.unlock(&name, Some(&p))?
+                }
+                Err(e) => return Err(e.into()),
+            };
+            crate::agent::client::add_identity(&socket, key.key_data(), key.comment()).map_err(CliError::Other)?;
+            println!("Unlocked {name:?} in the agent at {}.", socket.display());
+            Ok(())
+        }
+        KeyCommand::Policy { name, confirm, no_confirm, hosts, any_host, lifetime, no_lifetime, forwarding } => {
+            let mut policy = store.record_of(&name)?.policy;
+            if confirm {
+                policy.confirm = true;
+            }
+            if no_confirm {
+                policy.confirm = false;
+            }
+            if let Some(hosts) = hosts {
+                policy.hosts = hosts.into_iter().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect();
+            }
+            if any_host {
+                policy.hosts.clear();
+            }
+            if let Some(minutes) = lifetime {
+                policy.lifetime_minutes = Some(minutes);
+            }
+            if no_lifetime {
+                policy.lifetime_minutes = None;
+            }
+            if let Some(f) = forwarding {
+                policy.forwarding = match f {
+                    Forwarding::Ask => ForwardingPolicy::Ask,
+                    Forwarding::Allow => ForwardingPolicy::Allow,
+                    Forwarding::Deny => ForwardingPolicy::Deny,
+                };
+            }
+            let summary = store.set_policy(&name, policy)?;
+            let p = &summary.policy;
+            println!(
+                "{name:?}: {}, {}, {}, forwarded requests: {:?}",
+                if p.confirm { "asks before each use" } else { "used without asking" },
+                if p.hosts.is_empty() {
+                    "for every host".to_owned()
+                } else {
+                    format!("only for {}", p.hosts.join(", "))
+                },
+                p.lifetime_minutes
+                    .map(|m| format!("unlocked for {m} min"))
+                    .unwrap_or_else(|| "unlocked until the agent locks".into()),
+                p.forwarding
+            );
             Ok(())
         }
         KeyCommand::Rm { name, yes, delete_files } => {

@@ -3,6 +3,7 @@
 //! - `latchkey keygen ...`: ssh-keygen-compatible ([`keygen`]).
 //! - `latchkey key ...`: the key store ([`key`]).
 
+mod agent;
 mod getopt;
 mod key;
 mod keygen;
@@ -32,9 +33,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<OsString>,
     },
-    /// Manage the key store: list, new, import, show, export, passwd, comment, remember, forget, rm.
+    /// Manage the key store: list, new, import, show, export, passwd, comment, remember, forget,
+    /// policy, unlock, rm.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Run the SSH agent (like ssh-agent): serves the store's keys and keys added with ssh-add.
+    Agent(agent::AgentArgs),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,17 +63,22 @@ pub enum CliError {
 
 type CliResult = Result<(), CliError>;
 
+fn report(result: CliResult) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("latchkey: {e}");
+            1
+        }
+    }
+}
+
 /// Run the command line; returns the process exit status.
 pub fn main() -> i32 {
     let cli = Cli::parse();
     match cli.command {
         Command::Keygen { args } => keygen::run(&args),
-        Command::Key(command) => match key::run(command) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("latchkey: {e}");
-                1
-            }
-        },
+        Command::Key(command) => report(key::run(command)),
+        Command::Agent(args) => report(agent::run(args)),
     }
 }

@@ -14,6 +14,7 @@ pub mod import;
 mod kdf;
 mod passphrase;
 mod rsa;
+mod sign;
 mod spec;
 
 pub use describe::{bits, blob, display_name, type_label};
@@ -23,6 +24,7 @@ pub use fingerprint::{FingerprintHash, fingerprint, randomart};
 pub use generate::generate;
 pub use kdf::{KdfStrength, STANDARD_ROUNDS, calibrate_rounds, decrypt, encrypt, protect, rounds_of};
 pub use passphrase::Passphrase;
+pub use sign::{RSA_SHA2_256, RSA_SHA2_512, Signer};
 pub use spec::{DEFAULT_RSA_BITS, KeyKind, KeySpec, MIN_RSA_BITS};
 
 pub use ssh_key::{PrivateKey, PublicKey, public::KeyData};

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{KeyName, StoreError};
+
 use crate::fsutil::{self, Overwrite};
 
 /// The version of the layout below. Bumped on incompatible changes, with a migration.
@@ -65,6 +66,9 @@ pub struct KeyRecord {
     /// Where an imported key came from (for the user's information only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported_from: Option<String>,
+    /// What the agent may do with the key.
+    #[serde(default)]
+    pub policy: super::KeyPolicy,
 }
 
 pub fn load(path: &Path) -> Result<Metadata, StoreError> {

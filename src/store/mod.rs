@@ -11,6 +11,7 @@
 
 mod metadata;
 mod name;
+mod policy;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -18,8 +19,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use metadata::{KeyOrigin, KeyRecord, SCHEMA_VERSION};
+pub use metadata::{KeyOrigin, KeyRecord, SCHEMA_VERSION, now_rfc3339};
 pub use name::{InvalidName, KeyName};
+pub use policy::{ForwardingPolicy, KeyPolicy};
 
 use crate::fsutil::{self, FileSpec, FsError, Overwrite};
 use crate::keys::{self, FingerprintHash, KeyError, KeySpec, Passphrase, PrivateKey, PublicKey};
@@ -48,6 +50,8 @@ pub enum StoreError {
     ImportNeedsPassphrase,
     #[error("the key store's metadata {path}{} cannot be read: {detail}. Fix or move the file; Latchkey will not overwrite it", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
     CorruptMetadata { path: PathBuf, line: Option<usize>, detail: String },
+    #[error("invalid key policy: {0}")]
+    InvalidPolicy(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -64,6 +68,7 @@ impl StoreError {
             StoreError::AlreadyRegistered { .. } => "already_registered",
             StoreError::ImportNeedsPassphrase => "import_needs_passphrase",
             StoreError::CorruptMetadata { .. } => "corrupt_metadata",
+            StoreError::InvalidPolicy(_) => "invalid_policy",
             StoreError::Internal(_) => "internal",
         }
     }
@@ -107,6 +112,8 @@ pub struct KeySummary {
     pub remembered: bool,
     /// Set when the key file cannot be read (moved, deleted, damaged): what is wrong.
     pub problem: Option<String>,
+    /// What the agent may do with the key.
+    pub policy: KeyPolicy,
 }
 
 /// Everything the key detail pane shows. Holds no secret.
@@ -324,6 +331,7 @@ impl KeyStore {
             remember_passphrase: false,
             added: metadata::now_rfc3339(),
             imported_from,
+            policy: KeyPolicy::default(),
         };
         let mut warnings = Vec::new();
         if let (true, Some(p)) = (remember, passphrase.filter(|p| !p.is_empty())) {
@@ -368,6 +376,7 @@ impl KeyStore {
             remember_passphrase: false,
             added: metadata::now_rfc3339(),
             imported_from: None,
+            policy: KeyPolicy::default(),
         };
         meta.keys.push(record.clone());
         metadata::save(&self.metadata_path(), &meta)?;
@@ -497,6 +506,35 @@ impl KeyStore {
         let summary = summarize(entry);
         metadata::save(&self.metadata_path(), &meta)?;
         Ok(summary)
+    }
+
+    /// Change what the agent may do with a key.
+    pub fn set_policy(&self, name: &str, policy: KeyPolicy) -> Result<KeySummary> {
+        policy.validate().map_err(StoreError::InvalidPolicy)?;
+        let _lock = self.lock()?;
+        let mut meta = self.load()?;
+        let entry = meta
+            .keys
+            .iter_mut()
+            .find(|r| r.name.as_str() == name)
+            .ok_or_else(|| StoreError::NoSuchKey { name: name.into() })?;
+        entry.policy = policy;
+        let summary = summarize(entry);
+        metadata::save(&self.metadata_path(), &meta)?;
+        Ok(summary)
+    }
+
+    /// Every key record, in name order (for the agent, which needs paths and policies).
+    pub fn records(&self) -> Result<Vec<KeyRecord>> {
+        let mut meta = self.load()?;
+        meta.keys.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(meta.keys)
+    }
+
+    /// When the store's metadata last changed (None: no store yet), so the agent can tell when to
+    /// reload without reading it.
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.metadata_path()).and_then(|m| m.modified()).ok()
     }
 
     /// Remove a remembered passphrase from the keyring.
@@ -637,6 +675,7 @@ fn summarize(record: &KeyRecord) -> KeySummary {
         kdf_rounds,
         remembered: record.remember_passphrase,
         problem,
+        policy: record.policy.clone(),
     }
 }
 

@@ -1,0 +1,177 @@
+//! The agent protocol's framing and the byte-level parts Latchkey handles itself
+//! (draft-miller-ssh-agent, OpenSSH PROTOCOL.agent).
+//!
+//! Messages are `uint32 length, byte type, contents`. The hot path (REQUEST_IDENTITIES, SIGN) is
+//! parsed and answered here directly, without decoding keys; the rest goes through
+//! ssh-agent-lib's typed messages.
+
+use std::io;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+/// Messages longer than this close the connection (OpenSSH's ssh-agent uses the same 256 KiB).
+pub const MAX_MESSAGE: usize = 256 * 1024;
+
+// Message numbers, draft-miller-ssh-agent section 6.1.
+pub const SSH_AGENT_FAILURE: u8 = 5;
+pub const SSH_AGENT_SUCCESS: u8 = 6;
+pub const SSH2_AGENTC_REQUEST_IDENTITIES: u8 = 11;
+pub const SSH2_AGENT_IDENTITIES_ANSWER: u8 = 12;
+pub const SSH2_AGENTC_SIGN_REQUEST: u8 = 13;
+pub const SSH2_AGENT_SIGN_RESPONSE: u8 = 14;
+pub const SSH2_AGENTC_ADD_IDENTITY: u8 = 17;
+pub const SSH2_AGENTC_REMOVE_IDENTITY: u8 = 18;
+pub const SSH2_AGENTC_REMOVE_ALL_IDENTITIES: u8 = 19;
+pub const SSH_AGENTC_LOCK: u8 = 22;
+pub const SSH_AGENTC_UNLOCK: u8 = 23;
+pub const SSH2_AGENTC_ADD_ID_CONSTRAINED: u8 = 25;
+pub const SSH_AGENTC_EXTENSION: u8 = 27;
+
+/// Why a connection ends.
+#[derive(Debug)]
+pub enum FrameError {
+    /// The peer closed the connection between messages: a normal end.
+    Closed,
+    /// The length prefix is zero or above [`MAX_MESSAGE`].
+    BadLength(usize),
+    /// The connection ended inside a message, or failed.
+    Io(#[allow(dead_code)] io::Error),
+}
+
+/// Read one message body (type byte and contents) into `buf`.
+pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>) -> Result<(), FrameError> {
+    let mut len = [0u8; 4];
+    match reader.read_exact(&mut len).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+        Err(e) => return Err(FrameError::Io(e)),
+    }
+    let len = u32::from_be_bytes(len) as usize;
+    if len == 0 || len > MAX_MESSAGE {
+        return Err(FrameError::BadLength(len));
+    }
+    buf.clear();
+    buf.resize(len, 0);
+    reader.read_exact(buf).await.map_err(FrameError::Io)?;
+    Ok(())
+}
+
+/// Append `uint32 length` + `payload` as a complete message.
+pub fn frame(payload: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    out.extend_from_slice(payload);
+}
+
+/// A cursor over message contents (RFC 4251 section 5 types).
+pub struct Reader<'a>(pub &'a [u8]);
+
+impl<'a> Reader<'a> {
+    pub fn u8(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+    pub fn u32(&mut self) -> Option<u32> {
+        let (head, rest) = self.0.split_at_checked(4)?;
+        self.0 = rest;
+        Some(u32::from_be_bytes([head[0], head[1], head[2], head[3]]))
+    }
+    pub fn string(&mut self) -> Option<&'a [u8]> {
+        let len = self.u32()? as usize;
+        let (s, rest) = self.0.split_at_checked(len)?;
+        self.0 = rest;
+        Some(s)
+    }
+    pub fn bool(&mut self) -> Option<bool> {
+        self.u8().map(|b| b != 0)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+pub fn put_u32(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+pub fn put_string(out: &mut Vec<u8>, s: &[u8]) {
+    put_u32(out, s.len() as u32);
+    out.extend_from_slice(s);
+}
+
+/// A parsed SSH2_AGENTC_SIGN_REQUEST: `string key_blob, string data, uint32 flags`.
+pub struct SignRequest<'a> {
+    pub key_blob: &'a [u8],
+    pub data: &'a [u8],
+    pub flags: u32,
+}
+
+pub fn parse_sign(contents: &[u8]) -> Option<SignRequest<'_>> {
+    let mut r = Reader(contents);
+    let key_blob = r.string()?;
+    let data = r.string()?;
+    let flags = r.u32()?;
+    r.is_empty().then_some(SignRequest { key_blob, data, flags })
+}
+
+/// OpenSSH writes ECDSA scalars as minimal mpints, so a scalar with a zero top byte arrives one
+/// byte short, which ssh-key 0.6 (and so ssh-agent-lib) rejects. Rewrites an ADD_IDENTITY body
+/// (`string type, string curve, string Q, mpint d, string comment, constraints...`) with the
+/// scalar at full width; `None` if it is not such a key.
+pub fn widen_ecdsa_scalar(contents: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>> {
+    let mut r = Reader(contents);
+    let key_type = r.string()?;
+    let width = match key_type {
+        b"ecdsa-sha2-nistp256" => 32,
+        b"ecdsa-sha2-nistp384" => 48,
+        b"ecdsa-sha2-nistp521" => 66,
+        _ => return None,
+    };
+    let curve = r.string()?;
+    let point = r.string()?;
+    let scalar = r.string()?;
+    let digits = &scalar[scalar.iter().position(|&b| b != 0).unwrap_or(scalar.len())..];
+    if scalar.len() >= width || digits.len() > width {
+        return None;
+    }
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(contents.len() + width));
+    put_string(&mut out, key_type);
+    put_string(&mut out, curve);
+    put_string(&mut out, point);
+    put_u32(&mut out, width as u32);
+    let padded = out.len() + width - digits.len();
+    out.resize(padded, 0);
+    out.extend_from_slice(digits);
+    out.extend_from_slice(r.0);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn frames_over_the_limit_or_empty_are_refused() {
+        let mut buf = Vec::new();
+        let big = ((MAX_MESSAGE + 1) as u32).to_be_bytes();
+        assert!(matches!(read_frame(&mut &big[..], &mut buf).await, Err(FrameError::BadLength(_))));
+        assert!(matches!(read_frame(&mut &[0u8, 0, 0, 0][..], &mut buf).await, Err(FrameError::BadLength(0))));
+        assert!(matches!(read_frame(&mut &[0u8, 0][..], &mut buf).await, Err(FrameError::Closed)));
+        assert!(matches!(read_frame(&mut &[0u8, 0, 0, 5, 11][..], &mut buf).await, Err(FrameError::Io(_))));
+        read_frame(&mut &[0u8, 0, 0, 1, 11][..], &mut buf).await.unwrap();
+        assert_eq!(buf, [11]);
+    }
+
+    #[test]
+    fn sign_requests_parse_exactly() {
+        let mut m = Vec::new();
+        put_string(&mut m, b"blob");
+        put_string(&mut m, b"data");
+        put_u32(&mut m, 4);
+        let req = parse_sign(&m).unwrap();
+        assert_eq!((req.key_blob, req.data, req.flags), (&b"blob"[..], &b"data"[..], 4));
+        assert!(parse_sign(&m[..m.len() - 1]).is_none());
+        m.push(0);
+        assert!(parse_sign(&m).is_none(), "trailing bytes");
+    }
+}
