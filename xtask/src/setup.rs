@@ -121,8 +121,9 @@ fn newer_or_equal(a: &Path, b: &Path) -> bool {
 
 /// tauri-driver, which the end-to-end tests drive the app through.
 pub fn tauri_driver() -> Result {
-    let current = Cmd::new("tauri-driver").args(["--version"]).output().unwrap_or_default();
-    if current.contains(TAURI_DRIVER_VERSION) {
+    // tauri-driver has no --version; cargo knows what it installed.
+    let installed = Cmd::new("cargo").args(["install", "--list"]).output().unwrap_or_default();
+    if installed.contains(&format!("tauri-driver v{TAURI_DRIVER_VERSION}:")) && have("tauri-driver") {
         step(&format!("tauri-driver {TAURI_DRIVER_VERSION}: present"));
         return Ok(());
     }
