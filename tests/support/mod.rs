@@ -83,7 +83,7 @@ impl Sandbox {
         self.path("latchkey-home")
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub fn command(&self, program: &str) -> Command {
         let mut cmd = Command::new(program);
         cmd.current_dir(self.dir.path())
             .env("LATCHKEY_HOME", self.latchkey_home())
@@ -217,5 +217,86 @@ impl Drop for SecretService {
     fn drop(&mut self) {
         let _ = Command::new("kill").arg(self.holder_pid.to_string()).status();
         let _ = self.session.wait();
+    }
+}
+
+/// A `latchkey agent -D` started for a test, stopped with SIGTERM on drop.
+pub struct AgentProcess {
+    child: Child,
+    pub socket: PathBuf,
+    pub stderr_path: PathBuf,
+}
+
+impl AgentProcess {
+    /// Start the agent in `sb` (its LATCHKEY_HOME and HOME) on `sb/agent.sock` with extra args.
+    pub fn start(sb: &Sandbox, args: &[&str]) -> Self {
+        Self::start_with_env(sb, args, &[])
+    }
+
+    pub fn start_with_env(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let socket = sb.path("agent.sock");
+        let stderr_path = sb.path(&format!("agent-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()));
+        let mut cmd = sb.command(LATCHKEY);
+        cmd.args(["agent", "-D", "-a"]).arg(&socket).args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .expect("latchkey agent");
+        let agent = AgentProcess { child, socket, stderr_path };
+        for _ in 0..200 {
+            if std::os::unix::net::UnixStream::connect(&agent.socket).is_ok() {
+                return agent;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("the agent did not listen within 5 s: {}", agent.log());
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the agent logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// SIGTERM and wait; returns the exit status code.
+    pub fn stop(mut self) -> Option<i32> {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let status = self.child.wait().ok().and_then(|s| s.code());
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sandbox {
+    /// Environment pointing clients (ssh-add, ssh, git) at `agent`.
+    pub fn with_agent(&self, agent: &AgentProcess, cmd: &mut Command) {
+        cmd.env("SSH_AUTH_SOCK", &agent.socket);
+    }
+
+    /// Run a tool with SSH_AUTH_SOCK set to `agent`.
+    pub fn tool_agent(&self, agent: &AgentProcess, program: &str, args: &[&str], stdin: &str) -> Run {
+        let mut cmd = self.command(program);
+        cmd.args(args).env("SSH_AUTH_SOCK", &agent.socket);
+        run(&mut cmd, stdin)
+    }
+
+    /// `latchkey ARGS` with SSH_AUTH_SOCK set to `agent`.
+    pub fn latchkey_agent(&self, agent: &AgentProcess, args: &[&str], stdin: &str) -> Run {
+        self.tool_agent(agent, LATCHKEY, args, stdin)
     }
 }
