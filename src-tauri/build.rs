@@ -13,6 +13,15 @@ const COMMANDS: &[&str] = &[
     "forget_passphrase",
     "export_key",
     "delete_key",
+    "agent_status",
+    "agent_activity",
+    "agent_lock",
+    "agent_unlock",
+    "set_key_policy",
+    "pending_prompts",
+    "answer_approval",
+    "answer_unlock",
+    "save_settings",
 ];
 
 fn main() {

@@ -25,4 +25,5 @@ pub mod fsutil;
 pub mod keys;
 pub mod paths;
 pub mod secrets;
+pub mod settings;
 pub mod store;

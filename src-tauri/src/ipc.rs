@@ -172,9 +172,50 @@ pub struct DeleteRequest {
     pub delete_registered_files: bool,
 }
 
+/// The Agent view's snapshot.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct AgentStatus {
+    /// The agent listens on `socket`.
+    pub serving: bool,
+    pub socket: String,
+    /// Why it does not serve (another agent on the socket, say).
+    pub problem: Option<String>,
+    pub locked: bool,
+    pub identities: Vec<latchkey::agent::IdentityView>,
+    /// `export SSH_AUTH_SOCK=...` for a terminal.
+    pub export_line: String,
+    pub settings: latchkey::settings::Settings,
+}
+
+#[derive(Debug, Deserialize, TS)]
+pub struct SetPolicyRequest {
+    pub name: String,
+    pub policy: latchkey::store::KeyPolicy,
+}
+
+#[derive(Debug, Deserialize, TS)]
+pub struct ApprovalAnswer {
+    #[ts(type = "number")]
+    pub id: u64,
+    pub decision: latchkey::agent::approval::Decision,
+}
+
+#[derive(Debug, Deserialize, TS)]
+pub struct UnlockAnswer {
+    #[ts(type = "number")]
+    pub id: u64,
+    /// `null`: the user declined.
+    #[ts(type = "string | null")]
+    pub passphrase: Option<Passphrase>,
+}
+
 /// The TypeScript declarations of every type that crosses the IPC boundary, as one module.
 pub fn typescript_bindings() -> String {
-    use latchkey::store::{KeyDetails, KeyOrigin, KeySummary, Removed, Saved, Warning};
+    use latchkey::agent::approval::{ApprovalReason, ApprovalRequest, Decision, UnlockRequest};
+    use latchkey::agent::process::{ProcessChain, ProcessInfo};
+    use latchkey::agent::{ActivityEntry, IdentityView};
+    use latchkey::settings::Settings;
+    use latchkey::store::{ForwardingPolicy, KeyDetails, KeyOrigin, KeyPolicy, KeySummary, Removed, Saved, Warning};
     let cfg = ts_rs::Config::default();
     let decls = [
         IpcError::decl(&cfg),
@@ -199,6 +240,22 @@ pub fn typescript_bindings() -> String {
         ExportFormat::decl(&cfg),
         ExportRequest::decl(&cfg),
         DeleteRequest::decl(&cfg),
+        ForwardingPolicy::decl(&cfg),
+        KeyPolicy::decl(&cfg),
+        SetPolicyRequest::decl(&cfg),
+        Settings::decl(&cfg),
+        IdentityView::decl(&cfg),
+        AgentStatus::decl(&cfg),
+        ActivityEntry::decl(&cfg),
+        ProcessInfo::decl(&cfg),
+        ProcessChain::decl(&cfg),
+        ApprovalReason::decl(&cfg),
+        ApprovalRequest::decl(&cfg),
+        UnlockRequest::decl(&cfg),
+        Decision::decl(&cfg),
+        crate::agent::Prompt::decl(&cfg),
+        ApprovalAnswer::decl(&cfg),
+        UnlockAnswer::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in src-tauri/src/ipc.rs and the latchkey core by\n// `cargo xtask bindings`. Do not edit by hand: a test fails when this file is stale.\n\n",

@@ -1,36 +1,71 @@
-//! Latchkey's desktop shell: the Tauri app around the `latchkey` core.
+//! Latchkey's desktop shell: the Tauri app around the `latchkey` core. The app is the SSH agent
+//! (as 1Password and Secretive are): closing the window keeps it serving from the tray.
 //!
 //! - [`ipc`]: the typed contract with the UI (TypeScript generated from it).
 //! - [`commands`]: thin command adapters over the core.
-//! - [`tray`]: the tray icon and its menu.
+//! - [`agent`]: serving the core's agent and answering its prompts in the window.
+//! - `tray`, `notify`: the tray icon and signature notifications.
 //!
 //! The app is built generically over the Tauri [`Runtime`] so it can run under Tauri's mock
 //! runtime in tests.
 
+pub mod agent;
 pub mod commands;
 pub mod ipc;
+mod notify;
 mod tray;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tauri::{Builder, Manager, Runtime};
+use tauri::{Builder, Manager, RunEvent, Runtime, WindowEvent};
 
 use latchkey::store::KeyStore;
 
 /// Build the app on `builder` (the real or the mock runtime).
 pub fn app<R: Runtime>(builder: Builder<R>, store: KeyStore) -> Builder<R> {
+    let store = Arc::new(store);
     builder
         // First, so a second launch only focuses the running instance.
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_main_window(app)))
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
-        .manage(commands::keys::KeysState { store: Arc::new(store) })
-        .setup(|app| {
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            Some(vec!["--hidden"]),
+        ))
+        .manage(commands::keys::KeysState { store: store.clone() })
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let desktop_agent = agent::start(&handle, store.clone(), agent::socket_path());
+            let ticking = desktop_agent.agent.clone();
+            app.manage(desktop_agent);
+            // Expiry and the idle lock also happen while no client asks for anything.
+            tauri::async_runtime::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(15)).await;
+                    ticking.tick();
+                }
+            });
             // A missing tray host (no StatusNotifier on this desktop) must not stop the app.
-            if let Err(e) = tray::create(app.handle()) {
+            if let Err(e) = tray::create(&handle) {
                 eprintln!("latchkey: no tray icon: {e}");
             }
+            // Started at login: stay in the tray until the user opens the window.
+            if !std::env::args().any(|a| a == "--hidden") {
+                show_main_window(&handle);
+            }
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            // Closing the window keeps the agent serving; Quit is in the tray.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == "main" && window.app_handle().tray_by_id("latchkey").is_some() {
+                    api.prevent_close();
+                    let _ = window.hide();
+                }
+            }
         })
         .invoke_handler(tauri::generate_handler![
             commands::keys::app_info,
@@ -46,15 +81,33 @@ pub fn app<R: Runtime>(builder: Builder<R>, store: KeyStore) -> Builder<R> {
             commands::keys::forget_passphrase,
             commands::keys::export_key,
             commands::keys::delete_key,
+            commands::agent::agent_status,
+            commands::agent::agent_activity,
+            commands::agent::agent_lock,
+            commands::agent::agent_unlock,
+            commands::agent::set_key_policy,
+            commands::agent::pending_prompts,
+            commands::agent::answer_approval,
+            commands::agent::answer_unlock,
+            commands::agent::save_settings,
         ])
 }
 
 pub fn run() {
-    let result = app(tauri::Builder::default(), KeyStore::open_default()).run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("latchkey: the desktop app failed to start: {e}");
-        std::process::exit(1);
-    }
+    let app = match app(tauri::Builder::default(), KeyStore::open_default()).build(tauri::generate_context!()) {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("latchkey: the desktop app failed to start: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|_app, event| {
+        // With the window hidden the app keeps running as the agent, until Quit (which exits
+        // with a code).
+        if let RunEvent::ExitRequested { api, code: None, .. } = event {
+            api.prevent_exit();
+        }
+    });
 }
 
 pub(crate) fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {

@@ -38,7 +38,7 @@ pub struct ActivityLog {
 impl ActivityLog {
     /// A log that also appends to `file` (None: memory only).
     pub fn new(file: Option<PathBuf>) -> Self {
-        let writer = file.map(|path| {
+        let writer = file.clone().map(|path| {
             // Bounded: if the disk is slow, entries beyond 4096 in flight are dropped from the
             // file (they stay in memory) rather than slowing signatures down.
             let (tx, rx) = mpsc::sync_channel::<ActivityEntry>(4096);
@@ -48,7 +48,13 @@ impl ActivityLog {
                 .ok()
                 .map(|_| tx)
         });
-        Self { recent: Mutex::new(VecDeque::with_capacity(64)), writer: writer.flatten() }
+        // Start with the tail of what earlier runs recorded, so the history survives restarts.
+        let mut recent = VecDeque::with_capacity(64);
+        if let Some(path) = &file {
+            let old = read_file(path);
+            recent.extend(old.into_iter().rev().take(MEMORY_ENTRIES).collect::<Vec<_>>().into_iter().rev());
+        }
+        Self { recent: Mutex::new(recent), writer: writer.flatten() }
     }
 
     pub fn record(&self, entry: ActivityEntry) {

@@ -44,12 +44,23 @@ pub use wire::MAX_MESSAGE;
 pub struct AgentOptions {
     /// Lifetime of keys added without one, and of store keys once unlocked (`-t`).
     pub default_lifetime: Option<Duration>,
-    /// Forget decrypted store keys after this long without a signature.
+    /// After this long without a signature, do `idle_action`.
     pub idle_lock: Option<Duration>,
+    pub idle_action: IdleAction,
     /// known_hosts files that name destinations.
     pub known_hosts: Vec<PathBuf>,
     /// Where the activity log is appended (None: memory only).
     pub activity_file: Option<PathBuf>,
+}
+
+/// What an idle agent does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IdleAction {
+    /// Forget decrypted store keys: they unlock again on demand (the headless agent).
+    #[default]
+    ForgetKeys,
+    /// Lock: serve nothing until the user unlocks in the app (the desktop).
+    Lock,
 }
 
 /// Told about changes, for live updates (the desktop emits events from these).

@@ -21,7 +21,7 @@ use super::lock::{self, Locked, Sealed};
 use super::process::ProcessChain;
 use super::session_bind::{self, Bind};
 use super::wire::{self, Reader};
-use super::{AgentOptions, Observer};
+use super::{AgentOptions, IdleAction, Observer};
 use crate::keys::{self, FingerprintHash, Signer};
 use crate::store::{ForwardingPolicy, KeyPolicy, KeyStore};
 
@@ -70,10 +70,13 @@ impl Identity {
         }
     }
 
-    /// Wipe the decrypted key (store keys unlock again on demand; added keys keep `private`).
+    /// Wipe the decrypted key (store keys unlock again on demand; added keys keep `private`,
+    /// and their ssh-add lifetime, which ends them for good).
     fn forget(&mut self) {
         self.signer = None;
-        self.expires = None;
+        if matches!(self.origin, Origin::Store { .. }) {
+            self.expires = None;
+        }
     }
 }
 
@@ -89,6 +92,9 @@ enum LockState {
     Unlocked,
     /// Locked with a password (ssh-add -x): only UNLOCK is served.
     Password(Locked),
+    /// Locked from the desktop (tray, idle timer): nothing is served until the user unlocks in
+    /// the app. Store keys are wiped; ssh-add keys stay in memory unused, as with ssh-agent.
+    App,
 }
 
 struct State {
@@ -98,6 +104,7 @@ struct State {
     grants: Vec<Grant>,
     store_stamp: Option<SystemTime>,
     last_use: Instant,
+    idle_lock: Option<Duration>,
 }
 
 /// Per-connection facts: who is on the other end and where they are going.
@@ -141,6 +148,7 @@ pub struct IdentityView {
     pub confirm: bool,
     pub hosts: Vec<String>,
     /// Seconds until the decrypted key is forgotten.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub expires_in_secs: Option<u64>,
 }
 
@@ -188,6 +196,7 @@ impl Agent {
             grants: Vec::new(),
             store_stamp: None,
             last_use: Instant::now(),
+            idle_lock: options.idle_lock,
         };
         let agent = Self {
             shared: Arc::new(Shared {
@@ -238,16 +247,56 @@ impl Agent {
             .collect()
     }
 
-    /// Forget every decrypted store key and lapsed grant (the "lock" of the tray and the idle
-    /// timer; ssh-add keys stay, as they cannot be unlocked again).
+    /// Forget every decrypted store key and every standing grant (they unlock again on demand).
     pub fn forget_decrypted(&self) {
+        forget_store_keys(&mut self.state());
+        self.shared.observer.state_changed();
+    }
+
+    /// Lock from the app: serve nothing until [`Agent::unlock_app`]. False if already locked.
+    pub fn lock_app(&self) -> bool {
         let mut state = self.state();
-        for id in state.identities.iter_mut().filter(|i| matches!(i.origin, Origin::Store { .. })) {
-            id.forget();
+        if !matches!(state.lock, LockState::Unlocked) {
+            return false;
         }
-        state.grants.clear();
+        lock_app(&mut state);
         drop(state);
         self.shared.observer.state_changed();
+        true
+    }
+
+    /// Undo [`Agent::lock_app`]. False if the agent is not app-locked (a password lock needs
+    /// the password: `ssh-add -X`).
+    pub fn unlock_app(&self) -> bool {
+        let mut state = self.state();
+        if !matches!(state.lock, LockState::App) {
+            return false;
+        }
+        for id in state.identities.iter_mut() {
+            if let Some(private) = &id.private {
+                if let Ok(pair) = KeypairData::decode(&mut &private[..]) {
+                    id.signer = Signer::new(&pair).ok().map(Arc::new);
+                }
+            }
+        }
+        state.lock = LockState::Unlocked;
+        state.last_use = Instant::now();
+        drop(state);
+        self.shared.observer.state_changed();
+        true
+    }
+
+    /// Change the idle timeout of a running agent (None: never).
+    pub fn set_idle_lock(&self, idle: Option<Duration>) {
+        let mut state = self.state();
+        state.idle_lock = idle;
+        state.last_use = Instant::now();
+    }
+
+    /// Periodic housekeeping (expiry, idle lock) for hosts that want it without requests.
+    pub fn tick(&self) {
+        let mut state = self.state();
+        self.housekeeping(&mut state);
     }
 
     /// Reload store keys when keys.toml changed: new keys appear, removed ones go (wiped),
@@ -315,15 +364,26 @@ impl Agent {
     fn housekeeping(&self, state: &mut State) {
         self.refresh_store(state);
         let now = Instant::now();
-        if let Some(idle) = self.shared.options.idle_lock {
+        let mut changed = false;
+        if let Some(idle) = state.idle_lock {
+            let unlocked_any =
+                state.identities.iter().any(|i| i.signer.is_some() && matches!(i.origin, Origin::Store { .. }));
             if now.duration_since(state.last_use) >= idle {
-                for id in state.identities.iter_mut().filter(|i| matches!(i.origin, Origin::Store { .. })) {
-                    id.forget();
+                match self.shared.options.idle_action {
+                    IdleAction::ForgetKeys if unlocked_any => {
+                        forget_store_keys(state);
+                        changed = true;
+                        log(format_args!("idle: forgot the decrypted store keys"));
+                    }
+                    IdleAction::Lock if matches!(state.lock, LockState::Unlocked) => {
+                        lock_app(state);
+                        changed = true;
+                        log(format_args!("idle: locked"));
+                    }
+                    _ => {}
                 }
-                state.grants.clear();
             }
         }
-        let mut changed = false;
         state.identities.retain_mut(|id| {
             if id.expires.is_some_and(|t| t <= now) {
                 changed = true;
@@ -873,6 +933,21 @@ impl Agent {
             }
         }
     }
+}
+
+fn forget_store_keys(state: &mut State) {
+    for id in state.identities.iter_mut().filter(|i| matches!(i.origin, Origin::Store { .. })) {
+        id.forget();
+    }
+    state.grants.clear();
+}
+
+fn lock_app(state: &mut State) {
+    for id in state.identities.iter_mut() {
+        id.forget();
+    }
+    state.grants.clear();
+    state.lock = LockState::App;
 }
 
 /// The keypair of a certificate identity from the certificate's public key and the private half.

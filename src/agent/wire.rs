@@ -38,6 +38,11 @@ pub enum FrameError {
     Io(#[allow(dead_code)] io::Error),
 }
 
+/// A message's buffer starts this large and doubles as its bytes arrive: memory follows what a
+/// peer sent, not what its length prefix announced (500 half-open connections announcing 256 KiB
+/// each would otherwise pin 125 MiB).
+const FIRST_CHUNK: usize = 4 * 1024;
+
 /// Read one message body (type byte and contents) into `buf`.
 pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>) -> Result<(), FrameError> {
     let mut len = [0u8; 4];
@@ -51,9 +56,28 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>)
         return Err(FrameError::BadLength(len));
     }
     buf.clear();
-    buf.resize(len, 0);
-    reader.read_exact(buf).await.map_err(FrameError::Io)?;
+    let mut filled = 0;
+    while filled < len {
+        let target = len.min(FIRST_CHUNK.max(filled * 2));
+        reserve_wiping(buf, target);
+        buf.resize(target, 0);
+        reader.read_exact(&mut buf[filled..]).await.map_err(FrameError::Io)?;
+        filled = target;
+    }
     Ok(())
+}
+
+/// Grow `buf` to hold `capacity` bytes without leaving a copy behind: a message can be an
+/// ADD_IDENTITY carrying a private key, and `Vec`'s own reallocation frees the old block unwiped.
+fn reserve_wiping(buf: &mut Vec<u8>, capacity: usize) {
+    use zeroize::Zeroize;
+    if buf.capacity() >= capacity {
+        return;
+    }
+    let mut bigger = Vec::with_capacity(capacity);
+    bigger.extend_from_slice(buf);
+    buf.zeroize();
+    *buf = bigger;
 }
 
 /// Append `uint32 length` + `payload` as a complete message.
@@ -160,6 +184,29 @@ mod tests {
         assert!(matches!(read_frame(&mut &[0u8, 0, 0, 5, 11][..], &mut buf).await, Err(FrameError::Io(_))));
         read_frame(&mut &[0u8, 0, 0, 1, 11][..], &mut buf).await.unwrap();
         assert_eq!(buf, [11]);
+    }
+
+    #[tokio::test]
+    async fn buffers_grow_with_what_arrived_not_with_what_was_announced() {
+        // 256 KiB announced, 10 bytes sent, then end-of-file.
+        let mut input = (MAX_MESSAGE as u32).to_be_bytes().to_vec();
+        input.extend_from_slice(&[7; 10]);
+        let mut buf = Vec::new();
+        assert!(matches!(read_frame(&mut &input[..], &mut buf).await, Err(FrameError::Io(_))));
+        assert!(buf.capacity() <= FIRST_CHUNK, "reserved {} bytes for 10", buf.capacity());
+
+        // Whole messages of every size around the chunk boundaries arrive intact.
+        for len in [1, FIRST_CHUNK - 1, FIRST_CHUNK, FIRST_CHUNK + 1, 3 * FIRST_CHUNK, MAX_MESSAGE] {
+            let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut framed = Vec::new();
+            frame(&body, &mut framed);
+            framed.extend_from_slice(&[0, 0, 0, 1, 11]);
+            let mut reader = &framed[..];
+            read_frame(&mut reader, &mut buf).await.unwrap();
+            assert_eq!(buf, body, "a {len}-byte message");
+            read_frame(&mut reader, &mut buf).await.unwrap();
+            assert_eq!(buf, [11], "the message after a {len}-byte one");
+        }
     }
 
     #[test]

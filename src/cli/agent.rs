@@ -97,6 +97,7 @@ pub fn run(args: AgentArgs) -> Result<(), CliError> {
     let options = AgentOptions {
         default_lifetime: args.lifetime,
         idle_lock: args.idle_lock,
+        idle_action: agent::IdleAction::ForgetKeys,
         known_hosts,
         activity_file: Some(store.root().join("activity.jsonl")),
     };

@@ -12,12 +12,13 @@ use crate::util::{Cmd, root, step};
 pub fn run(args: &[String]) -> Result {
     match args.first().map(String::as_str) {
         Some("keygen") => keygen(),
-        Some(other) => Err(format!("unknown benchmark {other:?}: choose keygen")),
-        None => Err("which benchmark? cargo xtask bench keygen".into()),
+        Some("agent") => crate::bench_agent::run(),
+        Some(other) => Err(format!("unknown benchmark {other:?}: choose keygen or agent")),
+        None => Err("which benchmark? cargo xtask bench keygen | agent".into()),
     }
 }
 
-fn release_cli() -> Result<PathBuf> {
+pub fn release_cli() -> Result<PathBuf> {
     step("Building the release CLI (cargo build --release --bin latchkey)");
     Cmd::new("cargo").args(["build", "--release", "-p", "latchkey", "--bin", "latchkey"]).run()?;
     Ok(root().join("target/release/latchkey"))
@@ -187,7 +188,7 @@ fn ratio(o: &Outcome) -> f64 {
     o.ours.as_secs_f64() / o.theirs.as_secs_f64().max(1e-9)
 }
 
-fn machine() -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -225,7 +226,7 @@ fn render_keygen(outcomes: &[Outcome]) -> String {
 }
 
 /// Replace the text between `<!-- bench:NAME:start -->` and `<!-- bench:NAME:end -->`.
-fn write_section(name: &str, body: &str) -> Result {
+pub fn write_section(name: &str, body: &str) -> Result {
     let path = root().join("docs/BENCHMARKS.md");
     let start = format!("<!-- bench:{name}:start -->");
     let end = format!("<!-- bench:{name}:end -->");

@@ -9,6 +9,7 @@
 //! Every step says what it does before doing it.
 
 mod bench;
+mod bench_agent;
 mod setup;
 mod util;
 

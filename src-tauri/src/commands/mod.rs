@@ -1,6 +1,7 @@
 //! Tauri commands: adapters of a few lines each. Parse the request, call the core on a blocking
 //! thread (KDFs, RSA and keyring calls block), map the result. No key logic lives here.
 
+pub mod agent;
 pub mod keys;
 
 use crate::ipc::{IpcError, IpcResult};

@@ -47,7 +47,11 @@ remembered: boolean,
 /**
  * Set when the key file cannot be read (moved, deleted, damaged): what is wrong.
  */
-problem: string | null, };
+problem: string | null, 
+/**
+ * What the agent may do with the key.
+ */
+policy: KeyPolicy, };
 
 export type KeyDetails = { summary: KeySummary, fingerprint_md5: string, randomart_sha256: string, randomart_md5: string, 
 /**
@@ -133,3 +137,116 @@ export type DeleteRequest = { name: string,
  * Also delete the files of a key that was registered in place (Latchkey did not create them).
  */
 delete_registered_files: boolean, };
+
+export type ForwardingPolicy = "ask" | "allow" | "deny";
+
+export type KeyPolicy = { 
+/**
+ * Ask before each use.
+ */
+confirm: boolean, 
+/**
+ * Only offer and use the key for these hosts (`github.com`, `*.corp.example`, `[h]:2222`,
+ * `SHA256:<host key fingerprint>`, `!excluded`). Empty: every host.
+ */
+hosts?: Array<string>, 
+/**
+ * Minutes an unlocked key stays in memory (None: until the agent locks or stops).
+ */
+lifetime_minutes?: number | null, forwarding: ForwardingPolicy, };
+
+export type SetPolicyRequest = { name: string, policy: KeyPolicy, };
+
+export type Settings = { 
+/**
+ * Lock the agent after this many minutes without a signature (None: never).
+ */
+idle_lock_minutes: number | null, 
+/**
+ * Show a notification for each signature.
+ */
+notify_on_sign: boolean, 
+/**
+ * Start (hidden, in the tray) when the user logs in.
+ */
+start_at_login: boolean, };
+
+export type IdentityView = { name: string, fingerprint: string, comment: string, key_type: string, 
+/**
+ * In the Latchkey store (else added by a client such as ssh-add).
+ */
+from_store: boolean, 
+/**
+ * Decrypted and ready (store keys unlock on first use).
+ */
+unlocked: boolean, confirm: boolean, hosts: Array<string>, 
+/**
+ * Seconds until the decrypted key is forgotten.
+ */
+expires_in_secs: number | null, };
+
+export type AgentStatus = { 
+/**
+ * The agent listens on `socket`.
+ */
+serving: boolean, socket: string, 
+/**
+ * Why it does not serve (another agent on the socket, say).
+ */
+problem: string | null, locked: boolean, identities: Array<IdentityView>, 
+/**
+ * `export SSH_AUTH_SOCK=...` for a terminal.
+ */
+export_line: string, settings: Settings, };
+
+export type ActivityEntry = { 
+/**
+ * RFC 3339 UTC.
+ */
+time: string, key: string, fingerprint: string, 
+/**
+ * The process chain, summarised ("ssh (pid 12) ← bash (pid 3)").
+ */
+process: string, host: string | null, forwarded: boolean, 
+/**
+ * "signed", "denied", "refused: ...".
+ */
+outcome: string, };
+
+export type ProcessInfo = { pid: number, 
+/**
+ * The executable's path (`/proc/PID/exe`), or its name if that is unreadable.
+ */
+exe: string, 
+/**
+ * The command line, arguments separated by spaces.
+ */
+command: string, };
+
+export type ProcessChain = { processes: Array<ProcessInfo>, };
+
+export type ApprovalReason = "confirm" | "forwarded";
+
+export type ApprovalRequest = { key_name: string, fingerprint: string, process: ProcessChain, 
+/**
+ * Where the key would be used, from session-bind and known_hosts (None: not bound).
+ */
+destination: string | null, forwarded: boolean, reason: ApprovalReason, };
+
+export type UnlockRequest = { key_name: string, fingerprint: string, process: ProcessChain, destination: string | null, 
+/**
+ * The previous attempt had the wrong passphrase.
+ */
+retry: boolean, };
+
+export type Decision = { "kind": "allow-once" } | { "kind": "allow-application", minutes: number, } | { "kind": "allow-until-lock" } | { "kind": "deny" };
+
+export type Prompt = { "kind": "approval", id: number, request: ApprovalRequest, } | { "kind": "unlock", id: number, request: UnlockRequest, };
+
+export type ApprovalAnswer = { id: number, decision: Decision, };
+
+export type UnlockAnswer = { id: number, 
+/**
+ * `null`: the user declined.
+ */
+passphrase: string | null, };

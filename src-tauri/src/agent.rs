@@ -1,0 +1,237 @@
+//! The desktop app is the agent: it serves the core's [`Agent`] on the user's socket and answers
+//! its questions (approve a signature, unlock a key) with a focused dialog in the main window.
+//!
+//! Prompts wait in a queue; the UI is told through the `agent-prompt` event and fetches them with
+//! `pending_prompts` (subscribe first, then snapshot, so none is missed). An unanswered prompt
+//! times out in the core after 30 s and counts as "deny".
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Runtime};
+use tokio::sync::oneshot;
+use ts_rs::TS;
+
+use latchkey::agent::approval::{ApprovalRequest, Approver, BoxFuture, Decision, UnlockRequest, Unlocker};
+use latchkey::agent::{ActivityEntry, Agent, AgentOptions, IdleAction, Observer, server};
+use latchkey::keys::Passphrase;
+use latchkey::store::KeyStore;
+
+/// A question waiting for the user.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Prompt {
+    Approval {
+        #[ts(type = "number")]
+        id: u64,
+        request: ApprovalRequest,
+    },
+    Unlock {
+        #[ts(type = "number")]
+        id: u64,
+        request: UnlockRequest,
+    },
+}
+
+impl Prompt {
+    fn id(&self) -> u64 {
+        match self {
+            Prompt::Approval { id, .. } | Prompt::Unlock { id, .. } => *id,
+        }
+    }
+}
+
+enum Reply {
+    Approval(oneshot::Sender<Decision>),
+    Unlock(oneshot::Sender<Option<Passphrase>>),
+}
+
+/// Pending prompts and where to send their answers.
+#[derive(Default)]
+pub struct Prompts {
+    next: AtomicU64,
+    pending: Mutex<BTreeMap<u64, (Prompt, Reply)>>,
+}
+
+impl Prompts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, (Prompt, Reply)>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn list(&self) -> Vec<Prompt> {
+        self.lock().values().map(|(p, _)| p.clone()).collect()
+    }
+
+    /// Deliver the user's decision on an approval; false if it is no longer pending.
+    pub fn approve(&self, id: u64, decision: Decision) -> bool {
+        let mut pending = self.lock();
+        match pending.remove(&id) {
+            Some((_, Reply::Approval(tx))) => tx.send(decision).is_ok(),
+            Some((prompt, other)) => {
+                // Wrong kind of answer: put it back untouched.
+                pending.insert(prompt.id(), (prompt, other));
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Deliver a passphrase (None: the user declined); false if it is no longer pending.
+    pub fn unlock(&self, id: u64, passphrase: Option<Passphrase>) -> bool {
+        let mut pending = self.lock();
+        match pending.remove(&id) {
+            Some((_, Reply::Unlock(tx))) => tx.send(passphrase).is_ok(),
+            Some((prompt, other)) => {
+                pending.insert(prompt.id(), (prompt, other));
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn add(&self, make: impl FnOnce(u64) -> (Prompt, Reply)) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let entry = make(id);
+        self.lock().insert(id, entry);
+        id
+    }
+
+    fn drop_prompt(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+}
+
+/// Tells the window about prompts, state changes and activity.
+pub struct DesktopBridge<R: Runtime> {
+    app: AppHandle<R>,
+    prompts: Arc<Prompts>,
+}
+
+impl<R: Runtime> DesktopBridge<R> {
+    fn announce(&self) {
+        crate::show_main_window(&self.app);
+        let _ = self.app.emit("agent-prompt", ());
+    }
+}
+
+/// Removes a prompt from the queue when its future ends (answered, timed out or cancelled).
+struct PendingGuard {
+    prompts: Arc<Prompts>,
+    id: u64,
+    app: Box<dyn Fn() + Send>,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.prompts.drop_prompt(self.id);
+        (self.app)();
+    }
+}
+
+impl<R: Runtime> Approver for DesktopBridge<R> {
+    fn approve(&self, request: ApprovalRequest) -> BoxFuture<Decision> {
+        let (tx, rx) = oneshot::channel();
+        let id = self.prompts.add(|id| (Prompt::Approval { id, request }, Reply::Approval(tx)));
+        self.announce();
+        let app = self.app.clone();
+        let guard = PendingGuard {
+            prompts: self.prompts.clone(),
+            id,
+            app: Box::new(move || {
+                let _ = app.emit("agent-prompt", ());
+            }),
+        };
+        Box::pin(async move {
+            let _guard = guard;
+            rx.await.unwrap_or(Decision::Deny)
+        })
+    }
+}
+
+impl<R: Runtime> Unlocker for DesktopBridge<R> {
+    fn passphrase(&self, request: UnlockRequest) -> BoxFuture<Option<Passphrase>> {
+        let (tx, rx) = oneshot::channel();
+        let id = self.prompts.add(|id| (Prompt::Unlock { id, request }, Reply::Unlock(tx)));
+        self.announce();
+        let app = self.app.clone();
+        let guard = PendingGuard {
+            prompts: self.prompts.clone(),
+            id,
+            app: Box::new(move || {
+                let _ = app.emit("agent-prompt", ());
+            }),
+        };
+        Box::pin(async move {
+            let _guard = guard;
+            rx.await.ok().flatten()
+        })
+    }
+}
+
+impl<R: Runtime> Observer for DesktopBridge<R> {
+    fn state_changed(&self) {
+        let _ = self.app.emit("agent-state", ());
+        crate::tray::refresh(&self.app);
+    }
+
+    fn activity(&self, entry: &ActivityEntry) {
+        let _ = self.app.emit("agent-activity", entry.clone());
+        crate::notify::signature(&self.app, entry);
+    }
+}
+
+/// Whether and where the agent serves.
+#[derive(Debug, Clone)]
+pub enum Serving {
+    Yes { socket: PathBuf },
+    No { socket: PathBuf, problem: String },
+}
+
+/// The desktop's agent: shared by the commands, the tray and the prompt bridge.
+pub struct DesktopAgent {
+    pub agent: Agent,
+    pub prompts: Arc<Prompts>,
+    pub serving: Mutex<Serving>,
+}
+
+/// Create the agent and start serving on `socket` in the background. Failing to bind (another
+/// agent is running) leaves the app usable for keys and says why in the Agent view.
+pub fn start<R: Runtime>(app: &AppHandle<R>, store: Arc<KeyStore>, socket: PathBuf) -> DesktopAgent {
+    let prompts = Arc::new(Prompts::default());
+    let bridge = Arc::new(DesktopBridge { app: app.clone(), prompts: prompts.clone() });
+    let mut known_hosts = latchkey::agent::hosts_files();
+    known_hosts.dedup();
+    let options = AgentOptions {
+        default_lifetime: None,
+        idle_lock: latchkey::settings::Settings::load(store.root()).idle_lock(),
+        idle_action: IdleAction::Lock,
+        known_hosts,
+        activity_file: Some(store.root().join("activity.jsonl")),
+    };
+    let agent = Agent::new(Some(store), bridge.clone(), bridge.clone(), bridge, options);
+    let serving = match server::bind(&socket) {
+        Ok((listener, guard)) => {
+            let agent = agent.clone();
+            tauri::async_runtime::spawn(async move {
+                let _guard = guard;
+                if let Err(e) = server::serve(listener, agent, std::future::pending::<()>()).await {
+                    eprintln!("latchkey: the agent stopped: {e}");
+                }
+            });
+            Serving::Yes { socket }
+        }
+        Err(e) => Serving::No { socket, problem: e.to_string() },
+    };
+    DesktopAgent { agent, prompts, serving: Mutex::new(serving) }
+}
+
+/// The socket the desktop agent binds: `LATCHKEY_AGENT_SOCKET`, else the default.
+pub fn socket_path() -> PathBuf {
+    std::env::var_os("LATCHKEY_AGENT_SOCKET")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(server::default_socket)
+}

@@ -1,0 +1,344 @@
+//! `cargo xtask bench agent`: Latchkey's agent against OpenSSH's ssh-agent in the same run.
+//!
+//! Both agents hold the same keys (added with ssh-add). A client of our own opens 1, 8 or 32
+//! connections and sends SSH2_AGENTC_SIGN_REQUESTs back to back for a fixed time per round,
+//! measuring each round trip; rounds alternate between the agents. Also `ssh-add -l` with 1 and
+//! 100 keys, as whole processes. Results and ratios go to docs/BENCHMARKS.md.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Result;
+use crate::bench::{machine, release_cli, write_section};
+use crate::util::step;
+
+const ROUND: Duration = Duration::from_secs(3);
+const CONNECTIONS: [usize; 3] = [1, 8, 32];
+
+struct Agent {
+    name: &'static str,
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for(socket: &Path) -> Result {
+    for _ in 0..200 {
+        if UnixStream::connect(socket).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Err(format!("no agent listening on {} after 5 s", socket.display()))
+}
+
+fn start(name: &'static str, mut cmd: Command, socket: PathBuf) -> Result<Agent> {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {name}: {e}"))?;
+    let agent = Agent { name, child, socket };
+    wait_for(&agent.socket)?;
+    Ok(agent)
+}
+
+fn ok(cmd: &mut Command, what: &str) -> Result {
+    let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{what} failed: {}", String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes().filter(|&c| c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+fn put_string(out: &mut Vec<u8>, s: &[u8]) {
+    out.extend_from_slice(&(s.len() as u32).to_be_bytes());
+    out.extend_from_slice(s);
+}
+
+/// A framed sign request for `blob` over a userauth-sized message.
+fn sign_request(blob: &[u8], flags: u32) -> Vec<u8> {
+    let mut body = vec![13u8];
+    put_string(&mut body, blob);
+    put_string(&mut body, &[0x5a; 160]);
+    body.extend_from_slice(&flags.to_be_bytes());
+    let mut framed = (body.len() as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(&body);
+    framed
+}
+
+struct Load {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// `connections` clients signing for `ROUND`; the total rate and the latency distribution.
+fn load(socket: &Path, request: &[u8], connections: usize) -> Result<Load> {
+    let deadline = Instant::now() + ROUND;
+    let workers: Vec<_> = (0..connections)
+        .map(|_| {
+            let (socket, request) = (socket.to_path_buf(), request.to_vec());
+            std::thread::spawn(move || -> std::result::Result<Vec<u32>, String> {
+                let mut stream = UnixStream::connect(&socket).map_err(|e| e.to_string())?;
+                stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
+                let mut latencies = Vec::with_capacity(4096);
+                let mut reply = vec![0u8; 8192];
+                while Instant::now() < deadline {
+                    let start = Instant::now();
+                    stream.write_all(&request).map_err(|e| e.to_string())?;
+                    let mut len = [0u8; 4];
+                    stream.read_exact(&mut len).map_err(|e| e.to_string())?;
+                    let len = u32::from_be_bytes(len) as usize;
+                    if len > reply.len() {
+                        return Err(format!("reply of {len} bytes"));
+                    }
+                    stream.read_exact(&mut reply[..len]).map_err(|e| e.to_string())?;
+                    if reply[0] != 14 {
+                        return Err(format!("the agent answered message type {} instead of a signature", reply[0]));
+                    }
+                    latencies.push(start.elapsed().as_micros() as u32);
+                }
+                Ok(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.join().map_err(|_| "a load thread panicked".to_string())??);
+    }
+    if all.is_empty() {
+        return Err("no signature completed".into());
+    }
+    all.sort_unstable();
+    let pct = |p: f64| Duration::from_micros(u64::from(all[((all.len() as f64 * p) as usize).min(all.len() - 1)]));
+    Ok(Load { rate: all.len() as f64 / ROUND.as_secs_f64(), p50: pct(0.50), p99: pct(0.99) })
+}
+
+fn ssh_add_list(socket: &Path, runs: usize) -> Result<Duration> {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let status = Command::new("ssh-add")
+            .arg("-l")
+            .env("SSH_AUTH_SOCK", socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("ssh-add: {e}"))?;
+        times.push(start.elapsed());
+        if !status.success() {
+            return Err("ssh-add -l failed".into());
+        }
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+pub fn run() -> Result {
+    let latchkey = release_cli()?;
+    let dir = std::env::temp_dir().join(format!("latchkey-bench-agent-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("home")).map_err(|e| e.to_string())?;
+    let result = run_in(&latchkey, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn start_pair(latchkey: &Path, dir: &Path, tag: &str, memlock: bool) -> Result<(Agent, Agent)> {
+    let ssh_socket = dir.join(format!("ssh-agent-{tag}.sock"));
+    let mut ssh_agent = Command::new("ssh-agent");
+    ssh_agent.args(["-D", "-a"]).arg(&ssh_socket);
+    let ours_socket = dir.join(format!("latchkey-{tag}.sock"));
+    let mut ours = if memlock {
+        // Root may raise its own memlock limit: lets the agent mlockall (keys never swapped).
+        let mut c = Command::new("prlimit");
+        c.args(["--memlock=unlimited:unlimited", "--"]).arg(latchkey);
+        c
+    } else {
+        Command::new(latchkey)
+    };
+    ours.args(["agent", "-D", "-a"]).arg(&ours_socket).env("LATCHKEY_HOME", dir.join(format!("home-{tag}")));
+    Ok((start("ssh-agent", ssh_agent, ssh_socket)?, start("latchkey", ours, ours_socket)?))
+}
+
+fn add_keys(agents: &[&Agent], files: &[PathBuf]) -> Result {
+    for agent in agents {
+        for chunk in files.chunks(50) {
+            ok(Command::new("ssh-add").args(chunk).env("SSH_AUTH_SOCK", &agent.socket), "ssh-add")?;
+        }
+    }
+    Ok(())
+}
+
+fn run_in(latchkey: &Path, dir: &Path) -> Result {
+    step("Generating the benchmark keys with ssh-keygen");
+    let kinds: [(&str, &str, &str, u32); 3] =
+        [("Ed25519", "ed25519", "256", 0), ("ECDSA P-256", "ecdsa", "256", 0), ("RSA-3072", "rsa", "3072", 2)];
+    let mut key_files = Vec::new();
+    for (_, t, b, _) in &kinds {
+        let f = dir.join(format!("key-{t}"));
+        ok(Command::new("ssh-keygen").args(["-q", "-t", t, "-b", b, "-N", "", "-f"]).arg(&f), "ssh-keygen")?;
+        key_files.push(f);
+    }
+    let (ssh_agent, ours) = start_pair(latchkey, dir, "main", false)?;
+    add_keys(&[&ssh_agent, &ours], &key_files)?;
+    let (_idle_ssh_agent, ours_locked) = start_pair(latchkey, dir, "mlock", true)?;
+    add_keys(&[&ours_locked], &key_files)?;
+    let mut rows = Vec::new();
+    for ((label, _, _, flags), file) in kinds.iter().zip(&key_files) {
+        let pub_line = std::fs::read_to_string(format!("{}.pub", file.display())).map_err(|e| e.to_string())?;
+        let blob = pub_line.split_whitespace().nth(1).and_then(decode_base64).ok_or("bad .pub line")?;
+        let request = sign_request(&blob, *flags);
+        for conns in CONNECTIONS {
+            step(&format!("{label}, {conns} connection(s): {} s per agent, alternating", ROUND.as_secs() * 2));
+            let mut results: Vec<(&str, Load)> = Vec::new();
+            let order: Vec<&Agent> =
+                if rows.len() % 2 == 0 { vec![&ours, &ssh_agent] } else { vec![&ssh_agent, &ours] };
+            for agent in order {
+                let l = load(&agent.socket, &request, conns)?;
+                println!(
+                    "    {:10} {:>9.0} sig/s   p50 {:>7.0} us   p99 {:>7.0} us",
+                    agent.name,
+                    l.rate,
+                    us(l.p50),
+                    us(l.p99)
+                );
+                results.push((agent.name, l));
+            }
+            let locked = if conns != 32 {
+                let l = load(&ours_locked.socket, &request, conns)?;
+                println!(
+                    "    {:10} {:>9.0} sig/s   p50 {:>7.0} us   p99 {:>7.0} us",
+                    "latchkey+mlock",
+                    l.rate,
+                    us(l.p50),
+                    us(l.p99)
+                );
+                Some(l)
+            } else {
+                None
+            };
+            let mut take = |n: &str| results.iter().position(|(name, _)| *name == n).map(|i| results.remove(i).1);
+            if let (Some(ours), Some(theirs)) = (take("latchkey"), take("ssh-agent")) {
+                rows.push(Row { kind: label, conns, ours, theirs, locked });
+            }
+        }
+    }
+
+    step("ssh-add -l with 1 and 100 keys (whole processes, median of 31)");
+    let mut list_rows = Vec::new();
+    for count in [1usize, 100] {
+        let (a, b) = start_pair(latchkey, dir, &format!("list{count}"), false)?;
+        let mut files = Vec::new();
+        for i in 0..count {
+            let f = dir.join(format!("list-{count}-{i}"));
+            ok(Command::new("ssh-keygen").args(["-q", "-t", "ed25519", "-N", "", "-f"]).arg(&f), "ssh-keygen")?;
+            files.push(f);
+        }
+        add_keys(&[&a, &b], &files)?;
+        let (mut t_ours, mut t_theirs) = (Vec::new(), Vec::new());
+        for i in 0..2 {
+            if i % 2 == 0 {
+                t_ours.push(ssh_add_list(&b.socket, 31)?);
+                t_theirs.push(ssh_add_list(&a.socket, 31)?);
+            } else {
+                t_theirs.push(ssh_add_list(&a.socket, 31)?);
+                t_ours.push(ssh_add_list(&b.socket, 31)?);
+            }
+        }
+        let ours = t_ours.into_iter().min().unwrap_or_default();
+        let theirs = t_theirs.into_iter().min().unwrap_or_default();
+        println!("    {count:>3} keys: latchkey {:.2} ms, ssh-agent {:.2} ms", ms(ours), ms(theirs));
+        list_rows.push((count, ours, theirs));
+    }
+    let text = render(&rows, &list_rows);
+    write_section("agent", &text)?;
+    println!("\nResults in docs/BENCHMARKS.md");
+    Ok(())
+}
+
+struct Row {
+    kind: &'static str,
+    conns: usize,
+    ours: Load,
+    theirs: Load,
+    locked: Option<Load>,
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn render(rows: &[Row], list: &[(usize, Duration, Duration)]) -> String {
+    let mut s = String::from("## The agent: `cargo xtask bench agent`\n\n");
+    s.push_str(&format!(
+        "Measured on {}. Signatures over a 160-byte message (RSA: rsa-sha2-256), back to back on N connections for {} s per agent and row, agents alternating; ratio = Latchkey rate / ssh-agent rate (above 1.0 is faster). Both agents hold the same keys, added with ssh-add. `+mlock` is Latchkey with `mlockall` in effect (memlock limit raised with prlimit), to show what keeping keys out of swap costs.\n\n",
+        machine(),
+        ROUND.as_secs()
+    ));
+    s.push_str("| key | conns | latchkey sig/s | p50 / p99 (µs) | ssh-agent sig/s | p50 / p99 (µs) | ratio | latchkey+mlock sig/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {:.0} | {:.0} / {:.0} | {:.0} | {:.0} / {:.0} | {:.2}x | {} |\n",
+            r.kind,
+            r.conns,
+            r.ours.rate,
+            us(r.ours.p50),
+            us(r.ours.p99),
+            r.theirs.rate,
+            us(r.theirs.p50),
+            us(r.theirs.p99),
+            r.ours.rate / r.theirs.rate.max(1e-9),
+            r.locked.as_ref().map(|l| format!("{:.0}", l.rate)).unwrap_or_else(|| "–".into())
+        ));
+    }
+    s.push_str("\n| `ssh-add -l` | latchkey (ms) | ssh-agent (ms) | ratio (time) |\n|---|---:|---:|---:|\n");
+    for (count, ours, theirs) in list {
+        s.push_str(&format!(
+            "| {count} key{} | {:.2} | {:.2} | {:.2}x |\n",
+            if *count == 1 { "" } else { "s" },
+            ms(*ours),
+            ms(*theirs),
+            ours.as_secs_f64() / theirs.as_secs_f64().max(1e-9)
+        ));
+    }
+    s
+}
