@@ -22,6 +22,8 @@ const COMMANDS: &[&str] = &[
     "answer_approval",
     "answer_unlock",
     "save_settings",
+    "integration_status",
+    "set_integration",
 ];
 
 fn main() {

@@ -256,6 +256,7 @@ pub fn typescript_bindings() -> String {
         crate::agent::Prompt::decl(&cfg),
         ApprovalAnswer::decl(&cfg),
         UnlockAnswer::decl(&cfg),
+        latchkey::integration::IntegrationStatus::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types in src-tauri/src/ipc.rs and the latchkey core by\n// `cargo xtask bindings`. Do not edit by hand: a test fails when this file is stale.\n\n",

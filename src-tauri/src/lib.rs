@@ -90,6 +90,8 @@ pub fn app<R: Runtime>(builder: Builder<R>, store: KeyStore) -> Builder<R> {
             commands::agent::answer_approval,
             commands::agent::answer_unlock,
             commands::agent::save_settings,
+            commands::agent::integration_status,
+            commands::agent::set_integration,
         ])
 }
 

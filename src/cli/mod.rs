@@ -39,6 +39,45 @@ enum Command {
     Key(key::KeyCommand),
     /// Run the SSH agent (like ssh-agent): serves the store's keys and keys added with ssh-add.
     Agent(agent::AgentArgs),
+    /// Use the Latchkey agent for all apps (on), undo it (off), or show what is in place.
+    Integrate {
+        #[arg(value_enum)]
+        action: IntegrateAction,
+        /// The agent socket to point at (default: the default socket).
+        #[arg(short = 'a', value_name = "SOCKET")]
+        socket: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum IntegrateAction {
+    On,
+    Off,
+    Status,
+}
+
+fn integrate(action: IntegrateAction, socket: Option<std::path::PathBuf>) -> CliResult {
+    use crate::integration;
+    let paths = integration::Paths::for_user(&crate::paths::data_dir());
+    let socket = socket.unwrap_or_else(crate::agent::server::default_socket);
+    let status = match action {
+        IntegrateAction::On => integration::enable(&paths, &socket),
+        IntegrateAction::Off => integration::disable(&paths),
+        IntegrateAction::Status => integration::status(&paths),
+    }
+    .map_err(|e| CliError::Other(e.to_string()))?;
+    if status.enabled {
+        println!("All apps use the Latchkey agent: {} has the IdentityAgent block.", status.ssh_config);
+    } else {
+        println!("Apps use whatever SSH_AUTH_SOCK says; {} has no Latchkey block.", status.ssh_config);
+    }
+    if let Some(f) = &status.environment_file {
+        println!("Desktop session: {f} sets SSH_AUTH_SOCK from the next login.");
+    }
+    for note in &status.notes {
+        println!("Note: {note}");
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,5 +119,6 @@ pub fn main() -> i32 {
         Command::Keygen { args } => keygen::run(&args),
         Command::Key(command) => report(key::run(command)),
         Command::Agent(args) => report(agent::run(args)),
+        Command::Integrate { action, socket } => report(integrate(action, socket)),
     }
 }

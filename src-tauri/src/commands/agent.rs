@@ -99,3 +99,38 @@ pub async fn save_settings<R: Runtime>(
     }
     Ok(settings)
 }
+
+fn integration_paths(keys: &KeysState) -> latchkey::integration::Paths {
+    latchkey::integration::Paths::for_user(keys.store.root())
+}
+
+fn integration_error(e: latchkey::integration::IntegrationError) -> IpcError {
+    IpcError::new(e.code(), e.to_string())
+}
+
+#[tauri::command]
+pub async fn integration_status(keys: State<'_, KeysState>) -> IpcResult<latchkey::integration::IntegrationStatus> {
+    let paths = integration_paths(&keys);
+    blocking(move || latchkey::integration::status(&paths).map_err(integration_error)).await
+}
+
+/// "Use Latchkey for all apps": on or off.
+#[tauri::command]
+pub async fn set_integration(
+    keys: State<'_, KeysState>,
+    agent: State<'_, DesktopAgent>,
+    enabled: bool,
+) -> IpcResult<latchkey::integration::IntegrationStatus> {
+    let paths = integration_paths(&keys);
+    let socket = match &*agent.serving.lock().unwrap_or_else(|p| p.into_inner()) {
+        Serving::Yes { socket } | Serving::No { socket, .. } => socket.clone(),
+    };
+    blocking(move || {
+        if enabled {
+            latchkey::integration::enable(&paths, &socket).map_err(integration_error)
+        } else {
+            latchkey::integration::disable(&paths).map_err(integration_error)
+        }
+    })
+    .await
+}

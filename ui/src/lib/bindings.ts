@@ -250,3 +250,9 @@ export type UnlockAnswer = { id: number,
  * `null`: the user declined.
  */
 passphrase: string | null, };
+
+export type IntegrationStatus = { enabled: boolean, ssh_config: string, ssh_config_block: boolean, environment_file: string | null, session_environment: boolean, 
+/**
+ * What could not be done (no systemd user manager, say): in words.
+ */
+notes: Array<string>, };
