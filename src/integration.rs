@@ -30,6 +30,9 @@ pub struct Paths {
     pub ssh_config: PathBuf,
     pub environment_d: PathBuf,
     pub state: PathBuf,
+    /// Also change the running systemd user session. Off when LATCHKEY_HOME relocates Latchkey
+    /// (tests, portable use), so a test never touches the developer's real desktop session.
+    pub session: bool,
 }
 
 impl Paths {
@@ -44,6 +47,7 @@ impl Paths {
             ssh_config: home.join(".ssh/config"),
             environment_d: config.join("environment.d"),
             state: data_dir.join(STATE_FILE),
+            session: std::env::var_os(crate::paths::HOME_ENV).is_none_or(|h| h.is_empty()),
         }
     }
 }
@@ -183,13 +187,16 @@ pub fn enable(paths: &Paths, socket: &Path) -> Result<IntegrationStatus, Integra
         set_session_env: previous.set_session_env,
         socket: socket.clone(),
     };
-    if let Some(current) = session_socket() {
+    if let Some(current) = paths.session.then(session_socket).flatten() {
         if !previous.set_session_env {
             recorded.previous_session_socket = current;
         }
         recorded.set_session_env = systemctl(&["set-environment", &format!("SSH_AUTH_SOCK={socket}")]).is_some();
     }
     let text = toml::to_string(&recorded).unwrap_or_default();
+    if let Some(dir) = paths.state.parent() {
+        fsutil::create_private_dir(dir)?;
+    }
     fsutil::write_file(&paths.state, text.as_bytes(), 0o600, Overwrite::Replace)?;
     status(paths)
 }
@@ -211,7 +218,7 @@ pub fn disable(paths: &Paths) -> Result<IntegrationStatus, IntegrationError> {
         }
     }
     fsutil::remove_file(&paths.environment_d.join(ENV_FILE))?;
-    if recorded.set_session_env {
+    if recorded.set_session_env && paths.session {
         match &recorded.previous_session_socket {
             Some(previous) => systemctl(&["set-environment", &format!("SSH_AUTH_SOCK={previous}")]),
             None => systemctl(&["unset-environment", "SSH_AUTH_SOCK"]),
@@ -267,8 +274,8 @@ mod tests {
             ssh_config: dir.path().join("home/.ssh/config"),
             environment_d: dir.path().join("config/environment.d"),
             state: dir.path().join("data/integration.toml"),
+            session: false,
         };
-        std::fs::create_dir_all(dir.path().join("data")).unwrap();
         let status = enable(&paths, Path::new("/tmp/agent.sock")).unwrap();
         assert!(status.enabled && status.environment_file.is_some());
         let text = std::fs::read_to_string(&paths.ssh_config).unwrap();
