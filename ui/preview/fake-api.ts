@@ -1,9 +1,14 @@
 // A stand-in for src/lib/api.ts with an in-memory store, so the UI can be looked at in a plain
 // browser (screenshots, design work) without Tauri: `npm run preview:fake`. Never part of the
-// app build. Query string: ?empty (no keys), ?nokeyring (keyring unavailable).
+// app build. Query string: ?empty (no keys), ?nokeyring (keyring unavailable), ?locked,
+// ?notrunning (another agent holds the socket), ?prompt=approval|forwarded|unlock|retry (a prompt
+// waits; add &more for a queue).
 
 import type {
+  ActivityEntry,
+  AgentStatus,
   AppInfo,
+  ApprovalAnswer,
   ChangePassphraseRequest,
   DeleteRequest,
   ExportRequest,
@@ -14,10 +19,14 @@ import type {
   KeyDetails,
   KeyringStatus,
   KeySummary,
+  Prompt,
   RememberRequest,
   Removed,
   Saved,
   SetCommentRequest,
+  SetPolicyRequest,
+  Settings,
+  UnlockAnswer,
 } from '../src/lib/bindings';
 import type { FileDrop, SaveFilter } from '../src/lib/api';
 
@@ -50,6 +59,7 @@ function key(name: string, over: Partial<KeySummary> = {}): KeySummary {
     kdf_rounds: 16,
     remembered: false,
     problem: null,
+    policy: { confirm: false, hosts: [], lifetime_minutes: null, forwarding: 'ask' },
     ...over,
   };
 }
@@ -58,7 +68,12 @@ let keys: KeySummary[] = params.has('empty')
   ? []
   : [
       key('id_ed25519', { remembered: keyring }),
-      key('github-deploy', { comment: 'deploy@ci', encrypted: false, kdf_rounds: null }),
+      key('github-deploy', {
+        comment: 'deploy@ci',
+        encrypted: false,
+        kdf_rounds: null,
+        policy: { confirm: true, hosts: ['github.com'], lifetime_minutes: 60, forwarding: 'deny' },
+      }),
       key('legacy-rsa', {
         key_type: 'RSA',
         display_type: 'RSA 3072',
@@ -164,3 +179,144 @@ export const pickSavePath = async (_t: string, name: string, _f: SaveFilter[] = 
   `/home/alice/${name}`;
 export const copyText = async (_text: string): Promise<void> => {};
 export const onFileDrop = async (_handler: (e: FileDrop) => void): Promise<() => void> => () => {};
+
+// The agent.
+
+type Handler = () => void;
+const listeners = { state: new Set<Handler>(), prompt: new Set<Handler>(), activity: new Set<(e: ActivityEntry) => void>() };
+const emit = (kind: 'state' | 'prompt') => setTimeout(() => listeners[kind].forEach((h) => h()), 0);
+
+let locked = params.has('locked');
+let settings: Settings = { idle_lock_minutes: 15, notify_on_sign: true, start_at_login: false };
+const socket = '/run/user/1000/latchkey/agent.sock';
+const chain = {
+  processes: [
+    { pid: 48213, exe: '/usr/bin/ssh', command: 'ssh -o SendEnv=GIT_PROTOCOL git@github.com git-receive-pack \'alice/latchkey.git\'' },
+    { pid: 48210, exe: '/usr/bin/git', command: 'git push origin main --force-with-lease' },
+    { pid: 40017, exe: '/usr/bin/zsh', command: '-zsh' },
+  ],
+};
+
+let prompts: Prompt[] = [];
+const which = params.get('prompt');
+if (which) {
+  const fp = fakeFingerprint('id_ed25519');
+  if (which === 'unlock' || which === 'retry') {
+    prompts.push({ kind: 'unlock', id: 1, request: { key_name: 'id_ed25519', fingerprint: fp, process: chain, destination: 'github.com', retry: which === 'retry' } });
+  } else {
+    const forwarded = which === 'forwarded';
+    prompts.push({
+      kind: 'approval',
+      id: 1,
+      request: { key_name: 'id_ed25519', fingerprint: fp, process: chain, destination: forwarded ? null : 'github.com', forwarded, reason: forwarded ? 'forwarded' : 'confirm' },
+    });
+  }
+  if (params.has('more')) {
+    prompts.push({ kind: 'unlock', id: 2, request: { key_name: 'legacy-rsa', fingerprint: fakeFingerprint('legacy-rsa'), process: chain, destination: null, retry: false } });
+  }
+}
+
+const log: ActivityEntry[] = Array.from({ length: 14 }, (_, i) => ({
+  time: new Date(Date.now() - (14 - i) * 7 * 60_000).toISOString(),
+  key: i % 3 === 0 ? 'github-deploy' : 'id_ed25519',
+  fingerprint: fakeFingerprint(i % 3 === 0 ? 'github-deploy' : 'id_ed25519'),
+  process: i % 4 === 1 ? 'ssh (pid 3310) ← bash (pid 3001)' : 'ssh (pid 48213) ← git (pid 48210) ← zsh (pid 40017)',
+  host: i % 5 === 4 ? null : i % 2 ? 'github.com' : 'build.corp.example',
+  forwarded: i === 9,
+  outcome: i === 9 ? 'denied' : i === 12 ? 'refused: not permitted for this host' : 'signed',
+}));
+
+function status(): AgentStatus {
+  const serving = !params.has('notrunning');
+  return {
+    serving,
+    socket,
+    problem: serving ? null : `another agent is already serving ${socket} (pid 2211)`,
+    locked,
+    identities: keys
+      .filter((k) => !k.problem)
+      .map((k, i) => ({
+        name: k.name,
+        fingerprint: k.fingerprint_sha256,
+        comment: k.comment,
+        key_type: k.key_type === 'RSA' ? 'ssh-rsa' : k.key_type === 'ECDSA' ? 'ecdsa-sha2-nistp256' : 'ssh-ed25519',
+        from_store: true,
+        unlocked: !locked && i < 2,
+        confirm: k.policy.confirm,
+        hosts: k.policy.hosts ?? [],
+        expires_in_secs: !locked && i === 1 ? 3412 : null,
+      }))
+      .concat([
+        {
+          name: 'alice@old-laptop',
+          fingerprint: fakeFingerprint('ssh-add'),
+          comment: 'alice@old-laptop',
+          key_type: 'ssh-ed25519',
+          from_store: false,
+          unlocked: !locked,
+          confirm: false,
+          hosts: [],
+          expires_in_secs: null,
+        },
+      ]),
+    export_line: `export SSH_AUTH_SOCK=${socket}`,
+    settings,
+  };
+}
+
+export const agentStatus = async (): Promise<AgentStatus> => status();
+export const agentActivity = async (): Promise<ActivityEntry[]> => [...log];
+export const agentLock = async (): Promise<AgentStatus> => {
+  locked = true;
+  emit('state');
+  return status();
+};
+export const agentUnlock = async (): Promise<AgentStatus> => {
+  locked = false;
+  emit('state');
+  return status();
+};
+export const setKeyPolicy = async (r: SetPolicyRequest): Promise<KeySummary> => {
+  await delay(150);
+  return update(r.name, { policy: r.policy });
+};
+export const pendingPrompts = async (): Promise<Prompt[]> => [...prompts];
+function answered(id: number, outcome: string): boolean {
+  const p = prompts.find((x) => x.id === id);
+  if (!p) return false;
+  prompts = prompts.filter((x) => x.id !== id);
+  const entry: ActivityEntry = {
+    time: new Date().toISOString(),
+    key: p.request.key_name,
+    fingerprint: p.request.fingerprint,
+    process: 'ssh (pid 48213) ← git (pid 48210) ← zsh (pid 40017)',
+    host: p.request.destination,
+    forwarded: p.kind === 'approval' && p.request.forwarded,
+    outcome,
+  };
+  log.push(entry);
+  setTimeout(() => listeners.activity.forEach((h) => h(entry)), 0);
+  emit('prompt');
+  return true;
+}
+export const answerApproval = async (r: ApprovalAnswer): Promise<boolean> =>
+  answered(r.id, r.decision.kind === 'deny' ? 'denied' : 'signed');
+export const answerUnlock = async (r: UnlockAnswer): Promise<boolean> =>
+  answered(r.id, r.passphrase ? 'signed' : 'refused: no passphrase');
+export const saveSettings = async (s: Settings): Promise<Settings> => {
+  await delay(100);
+  settings = { ...s };
+  return settings;
+};
+export const onAgentState = async (h: () => void): Promise<() => void> => {
+  listeners.state.add(h);
+  return () => listeners.state.delete(h);
+};
+export const onAgentPrompt = async (h: () => void): Promise<() => void> => {
+  listeners.prompt.add(h);
+  return () => listeners.prompt.delete(h);
+};
+export const onAgentActivity = async (h: (e: ActivityEntry) => void): Promise<() => void> => {
+  listeners.activity.add(h);
+  return () => listeners.activity.delete(h);
+};

@@ -1,4 +1,4 @@
-import { render, screen, waitFor } from '@testing-library/svelte';
+import { render, screen, waitFor, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 
@@ -128,6 +128,21 @@ describe('KeyDetails', () => {
     const error = await screen.findByTestId('error');
     expect(document.querySelector('#chg-old')!.closest('.field')).toContainElement(error);
     expect((document.querySelector('#chg-new') as HTMLInputElement).value).toBe('');
+  });
+
+  it('edits the agent policy in its own section and passes the saved summary on', async () => {
+    const saved = summary({ policy: { confirm: true, hosts: [], lifetime_minutes: null, forwarding: 'ask' } });
+    vi.mocked(api.setKeyPolicy).mockResolvedValue(saved);
+    const { user, onchanged } = setup();
+    const section = screen.getByRole('region', { name: 'Agent' });
+    expect(within(section).getByTestId('policy-editor')).toBeInTheDocument();
+    await user.click(within(section).getByLabelText(/Ask before each use/));
+    await user.click(within(section).getByTestId('policy-save'));
+    expect(api.setKeyPolicy).toHaveBeenCalledWith({
+      name: 'work',
+      policy: { confirm: true, hosts: [], lifetime_minutes: null, forwarding: 'ask' },
+    });
+    await waitFor(() => expect(onchanged).toHaveBeenCalledWith(saved));
   });
 
   it('shows the key’s problem', () => {

@@ -69,6 +69,22 @@ describe('KeysView', () => {
     expect(api.keyDetails).toHaveBeenCalledWith('work');
   });
 
+  it('marks keys whose agent policy asks, is limited to hosts, or allows forwarding', async () => {
+    vi.mocked(api.listKeys).mockResolvedValue([
+      summary({ name: 'a', policy: { confirm: true, hosts: ['github.com', '*.corp.example'], forwarding: 'allow' } }),
+      summary({ name: 'b' }),
+    ]);
+    setup();
+    const [a, b] = await screen.findAllByTestId('key-row');
+    expect(within(a).getByTestId('badge-confirm')).toHaveTextContent('asks');
+    expect(within(a).getByTestId('badge-hosts')).toHaveTextContent('2 hosts');
+    expect(within(a).getByTestId('badge-hosts')).toHaveAttribute('title', 'Only for github.com, *.corp.example');
+    expect(within(a).getByTestId('badge-forwarding')).toHaveTextContent('forwarding allowed');
+    expect(within(b).queryByTestId('badge-confirm')).toBeNull();
+    expect(within(b).queryByTestId('badge-hosts')).toBeNull();
+    expect(within(b).queryByTestId('badge-forwarding')).toBeNull();
+  });
+
   it('selects a row to show its details', async () => {
     vi.mocked(api.listKeys).mockResolvedValue([summary({ name: 'a' }), summary({ name: 'b' })]);
     const { user } = setup();

@@ -1,18 +1,23 @@
 // The one module that talks to Tauri. Everything else calls these typed functions, and tests mock
 // this module alone. Each command rejects with an `IpcError {code, message}`; anything else that
-// comes back (a plugin's string error, a missing IPC bridge) is normalised to one.
+// comes back (a plugin's string error, a missing IPC bridge) is normalised to one. The shell's
+// events (agent state, activity, prompts) are subscribed to here too.
 //
 // Arguments are passed through untouched and never logged: several of them carry passphrases or
 // private key text.
 
 import { invoke, isTauri } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import { homeDir, join } from '@tauri-apps/api/path';
 import { getCurrentWebview } from '@tauri-apps/api/webview';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open, save } from '@tauri-apps/plugin-dialog';
 
 import type {
+  ActivityEntry,
+  AgentStatus,
   AppInfo,
+  ApprovalAnswer,
   ChangePassphraseRequest,
   DeleteRequest,
   ExportRequest,
@@ -23,11 +28,14 @@ import type {
   KeyDetails,
   KeyringStatus,
   KeySummary,
+  Prompt,
   RememberRequest,
   Removed,
   Saved,
   SetCommentRequest,
-} from './bindings';
+  SetPolicyRequest,
+  Settings,
+  UnlockAnswer, IntegrationStatus } from './bindings';
 import { toIpcError } from './errors';
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -53,6 +61,44 @@ export const rememberPassphrase = (request: RememberRequest) =>
 export const forgetPassphrase = (name: string) => call<KeySummary>('forget_passphrase', { name });
 export const exportKey = (request: ExportRequest) => call<null>('export_key', { request });
 export const deleteKey = (request: DeleteRequest) => call<Removed>('delete_key', { request });
+
+export const agentStatus = () => call<AgentStatus>('agent_status');
+export const agentActivity = () => call<ActivityEntry[]>('agent_activity');
+export const agentLock = () => call<AgentStatus>('agent_lock');
+/** Rejects with `locked_with_password` when a client locked the agent (ssh-add -x). */
+export const agentUnlock = () => call<AgentStatus>('agent_unlock');
+export const setKeyPolicy = (request: SetPolicyRequest) => call<KeySummary>('set_key_policy', { request });
+export const pendingPrompts = () => call<Prompt[]>('pending_prompts');
+/** Resolves false when the prompt is no longer pending (answered elsewhere, or timed out). */
+export const answerApproval = (request: ApprovalAnswer) => call<boolean>('answer_approval', { request });
+/** Carries a passphrase: the caller drops its own reference before awaiting this. */
+export const answerUnlock = (request: UnlockAnswer) => call<boolean>('answer_unlock', { request });
+export const saveSettings = (settings: Settings) => call<Settings>('save_settings', { settings });
+export const integrationStatus = () => call<IntegrationStatus>('integration_status');
+/** "Use Latchkey for all apps": the ~/.ssh/config block and the session's SSH_AUTH_SOCK. */
+export const setIntegration = (enabled: boolean) => call<IntegrationStatus>('set_integration', { enabled });
+
+/**
+ * Subscribe to one of the shell's events. Resolves to the unsubscribe function once the
+ * subscription is in place, so callers can take their snapshot after it; outside Tauri (a plain
+ * browser) there is nothing to subscribe to.
+ */
+async function subscribe<T>(event: string, handler: (payload: T) => void): Promise<() => void> {
+  if (!isTauri()) return () => {};
+  try {
+    return await listen<T>(event, (e) => handler(e.payload));
+  } catch (e) {
+    throw toIpcError(e);
+  }
+}
+
+/** The agent's state changed (lock, identities, serving): fetch `agentStatus` again. */
+export const onAgentState = (handler: () => void) => subscribe<null>('agent-state', () => handler());
+/** One more line for the activity log. */
+export const onAgentActivity = (handler: (entry: ActivityEntry) => void) =>
+  subscribe<ActivityEntry>('agent-activity', handler);
+/** A prompt was added or went away: fetch `pendingPrompts` again. */
+export const onAgentPrompt = (handler: () => void) => subscribe<null>('agent-prompt', () => handler());
 
 async function sshDir(): Promise<string | undefined> {
   try {

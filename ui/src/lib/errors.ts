@@ -24,6 +24,9 @@ const HEADLINES: Record<string, string> = {
   keyring_unavailable: 'The OS keyring is not available.',
   corrupt_metadata: "Latchkey's key list could not be read.",
   no_such_key: 'That key is no longer in Latchkey.',
+  invalid_policy: 'That policy cannot be saved.',
+  locked_with_password: 'The agent was locked with a password: unlock it with ssh-add -X.',
+  autostart_failed: 'Start at login could not be changed.',
   internal: 'Something went wrong inside Latchkey.',
 };
 

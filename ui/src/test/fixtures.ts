@@ -16,6 +16,7 @@ export function summary(over: Partial<KeySummary> = {}): KeySummary {
     kdf_rounds: 16,
     remembered: false,
     problem: null,
+    policy: { confirm: false, hosts: [], lifetime_minutes: null, forwarding: 'ask' },
     ...over,
   };
 }

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+
+import { activity } from '../test/agentFixtures';
+import { addActivity, filterActivity, fromSnapshot, mergeSnapshot, outcomeKind } from './activity';
+
+const at = (n: number, over = {}) => activity({ time: `2025-03-01T10:00:${String(n).padStart(2, '0')}Z`, ...over });
+
+describe('activity order and bounds', () => {
+  it('shows the snapshot (oldest first) newest first', () => {
+    const list = fromSnapshot([at(1), at(2), at(3)]);
+    expect(list.map((e) => e.time)).toEqual([at(3).time, at(2).time, at(1).time]);
+  });
+
+  it('keeps only the newest lines of a long snapshot', () => {
+    const snapshot = Array.from({ length: 10 }, (_, i) => at(i));
+    const list = fromSnapshot(snapshot, 4);
+    expect(list.map((e) => e.time)).toEqual([at(9).time, at(8).time, at(7).time, at(6).time]);
+  });
+
+  it('puts a new line on top and drops the oldest beyond the limit', () => {
+    let list = fromSnapshot([at(1), at(2)], 3);
+    list = addActivity(list, at(3), 3);
+    list = addActivity(list, at(4), 3);
+    expect(list.map((e) => e.time)).toEqual([at(4).time, at(3).time, at(2).time]);
+  });
+});
+
+describe('mergeSnapshot', () => {
+  it('appends events the snapshot does not contain yet', () => {
+    expect(mergeSnapshot([at(1), at(2)], [at(3)])).toEqual([at(1), at(2), at(3)]);
+  });
+
+  it('counts events the snapshot already ends with once', () => {
+    expect(mergeSnapshot([at(1), at(2), at(3)], [at(2), at(3), at(4)])).toEqual([at(1), at(2), at(3), at(4)]);
+    expect(mergeSnapshot([at(1), at(2)], [at(1), at(2)])).toEqual([at(1), at(2)]);
+  });
+
+  it('keeps genuinely repeated lines that are not an overlap', () => {
+    const same = at(5);
+    // The snapshot ends with one such line, two arrived: one of them was in the snapshot.
+    expect(mergeSnapshot([at(1), same], [same, same])).toEqual([at(1), same, same]);
+    expect(mergeSnapshot([], [same])).toEqual([same]);
+  });
+});
+
+describe('filters', () => {
+  const list = [
+    at(1, { key: 'work', outcome: 'signed', host: 'github.com' }),
+    at(2, { key: 'deploy', outcome: 'denied', host: null, forwarded: true }),
+    at(3, { key: 'work', outcome: 'refused: not permitted for this host', host: 'gitlab.com' }),
+  ];
+
+  it('tells outcomes apart', () => {
+    expect(outcomeKind('signed')).toBe('signed');
+    expect(outcomeKind('denied')).toBe('denied');
+    expect(outcomeKind('refused: the agent is locked')).toBe('refused');
+    expect(outcomeKind('something else')).toBe('other');
+  });
+
+  it('filters by outcome kind and by every word of the text', () => {
+    expect(filterActivity(list, { text: '', outcome: 'refused' }).map((e) => e.key)).toEqual(['work']);
+    expect(filterActivity(list, { text: 'work github', outcome: 'all' })).toHaveLength(1);
+    expect(filterActivity(list, { text: 'FORWARDED', outcome: 'all' }).map((e) => e.key)).toEqual(['deploy']);
+    expect(filterActivity(list, { text: '  ', outcome: 'all' })).toHaveLength(3);
+  });
+});
