@@ -109,7 +109,8 @@ async fn generate_and_import_keys_through_the_window() {
     let latchkey_home = scratch.path().join("latchkey");
     std::fs::create_dir_all(home.join("data")).unwrap();
     let mut keyring = start_keyring(&home);
-    let driver = Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home)]);
+    let socket = scratch.path().join("agent.sock");
+    let driver = Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home), ("LATCHKEY_AGENT_SOCKET", &socket)]);
 
     let capabilities = serde_json::json!({ "tauri:options": { "application": app } });
     let client = ClientBuilder::rustls()
@@ -173,6 +174,123 @@ async fn generate_and_import_keys_through_the_window() {
         let png = client.screenshot().await.expect("screenshot");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(Path::new(&dir).join("keys.png"), png).unwrap();
+    }
+
+    client.close().await.ok();
+    drop(driver);
+    let _ = Command::new("kill").args(["-TERM", &keyring.id().to_string()]).status();
+    let _ = keyring.wait();
+}
+
+fn latchkey_cli(home: &Path, latchkey_home: &Path, args: &[&str]) {
+    let cli = std::env::var("LATCHKEY_E2E_CLI").expect("LATCHKEY_E2E_CLI: the latchkey command line");
+    let out = Command::new(cli)
+        .args(args)
+        .env("HOME", home)
+        .env("LATCHKEY_HOME", latchkey_home)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .expect("latchkey");
+    assert!(out.status.success(), "latchkey {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `ssh-keygen -Y sign` through the app's agent, in the background (it waits for the prompt).
+fn sign_in_background(socket: &Path, public_key: &Path, message: &Path) -> std::process::Child {
+    Command::new("ssh-keygen")
+        .args(["-Y", "sign", "-n", "file", "-f"])
+        .arg(public_key)
+        .arg(message)
+        .env("SSH_AUTH_SOCK", socket)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ssh-keygen -Y sign")
+}
+
+fn wait_child(mut child: std::process::Child) -> std::process::ExitStatus {
+    for _ in 0..600 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("ssh-keygen did not finish within 60 s");
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, D-Bus, tauri-driver and WebKitWebDriver: run by `cargo xtask test`"]
+async fn approve_and_deny_a_signature_through_the_prompt() {
+    let app = PathBuf::from(std::env::var("LATCHKEY_E2E_APP").expect("LATCHKEY_E2E_APP: the built desktop app"));
+    let scratch = tempfile::tempdir().unwrap();
+    let home = scratch.path().join("home");
+    let latchkey_home = scratch.path().join("latchkey");
+    let socket = scratch.path().join("agent.sock");
+    std::fs::create_dir_all(home.join("data")).unwrap();
+    // A store key that asks before each use, made with the CLI before the app starts.
+    latchkey_cli(&home, &latchkey_home, &["key", "new", "e2e-confirm", "--no-passphrase", "-C", "e2e-confirm"]);
+    latchkey_cli(&home, &latchkey_home, &["key", "policy", "e2e-confirm", "--confirm"]);
+    let public_key = latchkey_home.join("keys/e2e-confirm.pub");
+    let message = scratch.path().join("message.txt");
+    std::fs::write(&message, "approve me\n").unwrap();
+
+    let mut keyring = start_keyring(&home);
+    let driver = Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home), ("LATCHKEY_AGENT_SOCKET", &socket)]);
+    let capabilities = serde_json::json!({ "tauri:options": { "application": app } });
+    let client = ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(capabilities.as_object().unwrap().clone())
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("WebDriver session with the app");
+    css(&client, "[data-testid=key-row][data-name='e2e-confirm']").await;
+    for _ in 0..100 {
+        if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Allow once: the prompt names the key and the process, and the signature verifies.
+    let signer = sign_in_background(&socket, &public_key, &message);
+    css(&client, "[data-testid=prompt-dialog][data-kind='approval']").await;
+    let key = css(&client, "[data-testid=prompt-key]").await.text().await.unwrap();
+    assert!(key.contains("e2e-confirm"), "{key}");
+    let process = css(&client, "[data-testid=prompt-process]").await.text().await.unwrap();
+    assert!(process.contains("ssh-keygen"), "the prompt shows who asked: {process}");
+    click(&client, "[data-testid=prompt-allow-once]").await;
+    let status = tokio::task::spawn_blocking(move || wait_child(signer)).await.unwrap();
+    assert!(status.success(), "allowed signing must succeed");
+    let allowed = scratch.path().join("allowed_signers");
+    let line = std::fs::read_to_string(&public_key).unwrap();
+    std::fs::write(&allowed, format!("e2e {}\n", line.split_whitespace().take(2).collect::<Vec<_>>().join(" "))).unwrap();
+    let verify = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-n", "file", "-I", "e2e", "-f"])
+        .arg(&allowed)
+        .arg("-s")
+        .arg(scratch.path().join("message.txt.sig"))
+        .stdin(std::fs::File::open(&message).unwrap())
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+
+    // Deny: ssh-keygen fails.
+    std::fs::remove_file(scratch.path().join("message.txt.sig")).unwrap();
+    let signer = sign_in_background(&socket, &public_key, &message);
+    css(&client, "[data-testid=prompt-dialog][data-kind='approval']").await;
+    click(&client, "[data-testid=prompt-deny]").await;
+    let status = tokio::task::spawn_blocking(move || wait_child(signer)).await.unwrap();
+    assert!(!status.success(), "a denied signature must fail");
+    assert!(!scratch.path().join("message.txt.sig").exists());
+
+    // Both show in the activity log.
+    click(&client, "[data-testid=nav-agent]").await;
+    css(&client, "[data-testid=activity-row][data-outcome='signed'][data-key='e2e-confirm']").await;
+    css(&client, "[data-testid=activity-row][data-outcome='denied'][data-key='e2e-confirm']").await;
+    if let Ok(dir) = std::env::var("LATCHKEY_SCREENSHOT_DIR") {
+        let png = client.screenshot().await.expect("screenshot");
+        std::fs::write(Path::new(&dir).join("agent.png"), png).unwrap();
     }
 
     client.close().await.ok();

@@ -88,6 +88,7 @@ fn test(args: &[String]) -> Result {
         .args(["-a", "-s", "-screen 0 1280x800x24", "dbus-run-session", "--"])
         .args(["cargo", "test", "-p", "latchkey-desktop", "--test", "e2e", "--", "--ignored", "--test-threads=1"])
         .env("LATCHKEY_E2E_APP", app.display().to_string())
+        .env("LATCHKEY_E2E_CLI", root().join("target/debug/latchkey").display().to_string())
         .env("LATCHKEY_SCREENSHOT_DIR", root().join("docs/screenshots").display().to_string())
         .run()
 }
