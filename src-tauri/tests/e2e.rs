@@ -110,7 +110,8 @@ async fn generate_and_import_keys_through_the_window() {
     std::fs::create_dir_all(home.join("data")).unwrap();
     let mut keyring = start_keyring(&home);
     let socket = scratch.path().join("agent.sock");
-    let driver = Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home), ("LATCHKEY_AGENT_SOCKET", &socket)]);
+    let driver =
+        Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home), ("LATCHKEY_AGENT_SOCKET", &socket)]);
 
     let capabilities = serde_json::json!({ "tauri:options": { "application": app } });
     let client = ClientBuilder::rustls()
@@ -236,7 +237,8 @@ async fn approve_and_deny_a_signature_through_the_prompt() {
     std::fs::write(&message, "approve me\n").unwrap();
 
     let mut keyring = start_keyring(&home);
-    let driver = Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home), ("LATCHKEY_AGENT_SOCKET", &socket)]);
+    let driver =
+        Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home), ("LATCHKEY_AGENT_SOCKET", &socket)]);
     let capabilities = serde_json::json!({ "tauri:options": { "application": app } });
     let client = ClientBuilder::rustls()
         .expect("tls")
@@ -264,7 +266,8 @@ async fn approve_and_deny_a_signature_through_the_prompt() {
     assert!(status.success(), "allowed signing must succeed");
     let allowed = scratch.path().join("allowed_signers");
     let line = std::fs::read_to_string(&public_key).unwrap();
-    std::fs::write(&allowed, format!("e2e {}\n", line.split_whitespace().take(2).collect::<Vec<_>>().join(" "))).unwrap();
+    std::fs::write(&allowed, format!("e2e {}\n", line.split_whitespace().take(2).collect::<Vec<_>>().join(" ")))
+        .unwrap();
     let verify = Command::new("ssh-keygen")
         .args(["-Y", "verify", "-n", "file", "-I", "e2e", "-f"])
         .arg(&allowed)

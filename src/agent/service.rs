@@ -5,7 +5,7 @@
 //! generic SSH_AGENT_FAILURE; the reason goes to the local log (never a secret).
 
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use ssh_agent_lib::proto::extension::{DestinationConstraint, QueryResponse, RestrictDestination};
 use ssh_agent_lib::proto::{Extension, KeyConstraint, PrivateCredential, PrivateKeyData, Request, Response};
@@ -102,7 +102,7 @@ struct State {
     lock: LockState,
     unlock_failures: u32,
     grants: Vec<Grant>,
-    store_stamp: Option<SystemTime>,
+    store_stamp: Option<crate::store::StoreStamp>,
     last_use: Instant,
     idle_lock: Option<Duration>,
 }
@@ -227,8 +227,7 @@ impl Agent {
 
     /// The identities, as the desktop shows them.
     pub fn identities(&self) -> Vec<IdentityView> {
-        let mut state = self.state();
-        self.housekeeping(&mut state);
+        let state = self.housekept_state();
         let now = Instant::now();
         state
             .identities
@@ -295,8 +294,7 @@ impl Agent {
 
     /// Periodic housekeeping (expiry, idle lock) for hosts that want it without requests.
     pub fn tick(&self) {
-        let mut state = self.state();
-        self.housekeeping(&mut state);
+        drop(self.housekept_state());
     }
 
     /// Reload store keys when keys.toml changed: new keys appear, removed ones go (wiped),
@@ -360,8 +358,23 @@ impl Agent {
         }
     }
 
-    /// Expire lifetimes and grants; idle lock.
-    fn housekeeping(&self, state: &mut State) {
+    /// The state, locked, after housekeeping. The observer hears of what housekeeping changed
+    /// with the lock released: it may read the agent (the desktop's tray calls `is_locked`), and
+    /// the state mutex is not reentrant.
+    fn housekept_state(&self) -> MutexGuard<'_, State> {
+        let mut state = self.state();
+        if self.housekeeping(&mut state) {
+            drop(state);
+            self.shared.observer.state_changed();
+            state = self.state();
+        }
+        state
+    }
+
+    /// Expire lifetimes and grants; idle lock. Returns whether anything changed, for the caller
+    /// to tell the observer once the lock is released.
+    #[must_use]
+    fn housekeeping(&self, state: &mut State) -> bool {
         self.refresh_store(state);
         let now = Instant::now();
         let mut changed = false;
@@ -396,9 +409,7 @@ impl Agent {
             true
         });
         state.grants.retain(|g| g.until.is_none_or(|t| t > now));
-        if changed {
-            self.shared.observer.state_changed();
-        }
+        changed
     }
 
     /// Handle one message (type byte + contents); returns the reply (type byte + contents).
@@ -451,8 +462,7 @@ impl Agent {
 
     fn identities_answer(&self, conn: &mut Connection) -> Vec<u8> {
         let destination = self.destination(conn);
-        let mut state = self.state();
-        self.housekeeping(&mut state);
+        let state = self.housekept_state();
         let mut out = vec![wire::SSH2_AGENT_IDENTITIES_ANSWER];
         if !matches!(state.lock, LockState::Unlocked) {
             wire::put_u32(&mut out, 0);
@@ -509,8 +519,7 @@ impl Agent {
 
         // Find the identity and decide, under the lock; sign outside it.
         let (signer, name, fingerprint, needs_approval, store_name, lifetime) = {
-            let mut state = self.state();
-            self.housekeeping(&mut state);
+            let mut state = self.housekept_state();
             if !matches!(state.lock, LockState::Unlocked) {
                 drop(state);
                 log(format_args!("sign request refused: the agent is locked"));
@@ -710,16 +719,27 @@ impl Agent {
     }
 
     fn add(&self, message: &[u8]) -> Vec<u8> {
+        // A certificate valid forever, decoded with clamped times: the one to list is as sent.
+        let mut sent_certificate = None;
         let request = match Request::decode(&mut &message[..]) {
             Ok(r) => r,
             Err(first) => {
-                // ssh-add sends short ECDSA scalars, which ssh-key 0.6 rejects: widen and retry.
+                // ssh-add sends short ECDSA scalars, and OpenSSH certificates "valid forever",
+                // both of which ssh-key 0.6 rejects: rewrite and retry.
                 let (kind, contents) = (message[0], &message[1..]);
-                match wire::widen_ecdsa_scalar(contents).and_then(|w| {
+                let retry = |body: &[u8]| {
                     let mut again = Zeroizing::new(vec![kind]);
-                    again.extend_from_slice(&w);
+                    again.extend_from_slice(body);
                     Request::decode(&mut &again[..]).ok()
-                }) {
+                };
+                let widened = wire::widen_ecdsa_scalar(contents).and_then(|w| retry(&w));
+                let clamped = || {
+                    let (body, certificate) = wire::clamp_cert_validity(contents)?;
+                    let request = retry(&body)?;
+                    sent_certificate = Some(certificate.to_vec());
+                    Some(request)
+                };
+                match widened.or_else(clamped) {
                     Some(r) => r,
                     None => {
                         log(format_args!("malformed add-identity request: {first}"));
@@ -759,10 +779,16 @@ impl Agent {
                     log(format_args!("refused a certificate whose key does not match its private half"));
                     return failure();
                 };
-                let mut blob = Vec::new();
-                if certificate.encode(&mut blob).is_err() {
-                    return failure();
-                }
+                let blob = match sent_certificate {
+                    Some(sent) => sent,
+                    None => {
+                        let mut blob = Vec::new();
+                        if certificate.encode(&mut blob).is_err() {
+                            return failure();
+                        }
+                        blob
+                    }
+                };
                 (pair, blob, comment)
             }
         };
@@ -971,5 +997,40 @@ fn keypair_from_cert(public: &KeyData, private: PrivateKeyData) -> Option<Keypai
             Some(KeypairData::Rsa(RsaKeypair { public: public.clone(), private }))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::approval::Refuse;
+
+    /// Reads the agent back when told of a change, as the desktop's tray does.
+    struct ReadsBack(std::sync::OnceLock<Agent>, std::sync::mpsc::SyncSender<bool>);
+
+    impl Observer for ReadsBack {
+        fn state_changed(&self) {
+            if let Some(agent) = self.0.get() {
+                let _ = self.1.try_send(agent.is_locked());
+            }
+        }
+    }
+
+    #[test]
+    fn the_observer_may_read_the_agent_when_housekeeping_changes_it() {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        let observer = Arc::new(ReadsBack(std::sync::OnceLock::new(), tx));
+        let options = AgentOptions {
+            idle_lock: Some(Duration::from_millis(1)),
+            idle_action: IdleAction::Lock,
+            ..AgentOptions::default()
+        };
+        let agent = Agent::new(None, Arc::new(Refuse), Arc::new(Refuse), observer.clone(), options);
+        assert!(observer.0.set(agent.clone()).is_ok());
+        std::thread::sleep(Duration::from_millis(5));
+        // On a thread of its own: a deadlock fails the test instead of hanging it.
+        std::thread::spawn(move || agent.tick());
+        let locked = rx.recv_timeout(Duration::from_secs(10));
+        assert_eq!(locked, Ok(true), "the idle lock did not notify, or deadlocked notifying");
     }
 }

@@ -170,6 +170,56 @@ pub fn widen_ecdsa_scalar(contents: &[u8]) -> Option<zeroize::Zeroizing<Vec<u8>>
     Some(out)
 }
 
+/// OpenSSH writes "valid forever" as `valid_before = 2^64 - 1` (PROTOCOL.certkeys), which is what
+/// `ssh-keygen -s` gives without `-V`; ssh-key 0.6 stops at `i64::MAX` and so refuses the whole
+/// add. For a certificate ADD_IDENTITY body (`string cert-type, string certificate, private
+/// fields, string comment, constraints...`) with such a time, returns the body with its times
+/// clamped to `i64::MAX`, for decoding only, and the certificate as sent: that is what servers
+/// must see, since the CA signed it. `None` if it is not such a body.
+pub fn clamp_cert_validity(contents: &[u8]) -> Option<(zeroize::Zeroizing<Vec<u8>>, &[u8])> {
+    let mut r = Reader(contents);
+    let cert_type = r.string()?;
+    let cert = r.string()?;
+    // The certificate: `string type, string nonce, public key fields, uint64 serial, uint32 type,
+    // string key id, string principals, uint64 valid after, uint64 valid before, ...`.
+    let mut c = Reader(cert);
+    if c.string()? != cert_type {
+        return None;
+    }
+    c.string()?;
+    let public_fields = match cert_type {
+        b"ssh-ed25519-cert-v01@openssh.com" => 1,
+        b"ssh-rsa-cert-v01@openssh.com"
+        | b"ecdsa-sha2-nistp256-cert-v01@openssh.com"
+        | b"ecdsa-sha2-nistp384-cert-v01@openssh.com"
+        | b"ecdsa-sha2-nistp521-cert-v01@openssh.com"
+        | b"sk-ssh-ed25519-cert-v01@openssh.com" => 2,
+        b"sk-ecdsa-sha2-nistp256-cert-v01@openssh.com" => 3,
+        b"ssh-dss-cert-v01@openssh.com" => 4,
+        _ => return None,
+    };
+    for _ in 0..public_fields {
+        c.string()?;
+    }
+    c.u32()?;
+    c.u32()?; // uint64 serial
+    c.u32()?;
+    c.string()?;
+    c.string()?;
+    let times = 4 + cert_type.len() + 4 + (cert.len() - c.0.len());
+    let mut clamped = zeroize::Zeroizing::new(contents.to_vec());
+    let mut changed = false;
+    for at in [times, times + 8] {
+        let field = clamped.get_mut(at..at + 8)?;
+        let value = u64::from_be_bytes(field.try_into().ok()?);
+        if value > i64::MAX as u64 {
+            field.copy_from_slice(&(i64::MAX as u64).to_be_bytes());
+            changed = true;
+        }
+    }
+    changed.then_some((clamped, cert))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +270,48 @@ mod tests {
         assert!(parse_sign(&m[..m.len() - 1]).is_none());
         m.push(0);
         assert!(parse_sign(&m).is_none(), "trailing bytes");
+    }
+
+    #[test]
+    fn forever_certificates_are_clamped_for_decoding_only() {
+        let cert_type = b"ssh-ed25519-cert-v01@openssh.com";
+        let cert = |valid_before: u64| {
+            let mut c = Vec::new();
+            put_string(&mut c, cert_type);
+            put_string(&mut c, b"nonce");
+            put_string(&mut c, &[1; 32]);
+            c.extend_from_slice(&7u64.to_be_bytes());
+            put_u32(&mut c, 1);
+            put_string(&mut c, b"key id");
+            put_string(&mut c, b"\0\0\0\x04user");
+            c.extend_from_slice(&0u64.to_be_bytes());
+            c.extend_from_slice(&valid_before.to_be_bytes());
+            put_string(&mut c, b"");
+            put_string(&mut c, b"");
+            put_string(&mut c, b"");
+            put_string(&mut c, b"ca key");
+            put_string(&mut c, b"signature");
+            c
+        };
+        let body = |cert: &[u8]| {
+            let mut m = Vec::new();
+            put_string(&mut m, cert_type);
+            put_string(&mut m, cert);
+            put_string(&mut m, &[1; 32]);
+            put_string(&mut m, &[2; 64]);
+            put_string(&mut m, b"comment");
+            m
+        };
+        let forever = cert(u64::MAX);
+        let added = body(&forever);
+        let (clamped, sent) = clamp_cert_validity(&added).unwrap();
+        assert_eq!(sent, forever, "the certificate as sent is kept");
+        assert_eq!(*clamped, body(&cert(i64::MAX as u64)));
+        assert!(clamp_cert_validity(&body(&cert(i64::MAX as u64))).is_none(), "nothing to clamp");
+        assert!(clamp_cert_validity(&added[..40 + cert_type.len() + 60]).is_none(), "cut short");
+        let mut plain = Vec::new();
+        put_string(&mut plain, b"ssh-ed25519");
+        put_string(&mut plain, &[1; 32]);
+        assert!(clamp_cert_validity(&plain).is_none(), "not a certificate");
     }
 }

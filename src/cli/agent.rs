@@ -125,6 +125,17 @@ pub fn run(args: AgentArgs) -> Result<(), CliError> {
     let result = runtime.block_on(async move {
         let askpass = Arc::new(Askpass::from_env());
         let agent = Agent::new(Some(Arc::new(store)), askpass.clone(), askpass, Arc::new(NoObserver), options);
+        // Lifetimes (-t, ssh-add -t) and the idle lock must wipe decrypted keys on time, not at
+        // the next request, which may never come (ssh-agent reaps on a timer too). The desktop
+        // shell has its own ticker.
+        let ticking = agent.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                ticking.tick();
+            }
+        });
         eprintln!("latchkey agent: serving {} (pid {})", socket.display(), std::process::id());
         server::serve(listener, agent, shutdown_signal()).await
     });

@@ -180,6 +180,14 @@ pub struct Removed {
     pub warnings: Vec<Warning>,
 }
 
+/// Identifies one version of `keys.toml` (see [`KeyStore::modified`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreStamp {
+    inode: u64,
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+}
+
 /// The key store.
 pub struct KeyStore {
     root: PathBuf,
@@ -531,10 +539,13 @@ impl KeyStore {
         Ok(meta.keys)
     }
 
-    /// When the store's metadata last changed (None: no store yet), so the agent can tell when to
-    /// reload without reading it.
-    pub fn modified(&self) -> Option<std::time::SystemTime> {
-        std::fs::metadata(self.metadata_path()).and_then(|m| m.modified()).ok()
+    /// A stamp of the store's metadata file (None: no store yet), so the agent can tell when to
+    /// reload without reading it. Every write is an atomic rename to a new inode, so the inode
+    /// tells two writes within one timestamp tick apart.
+    pub fn modified(&self) -> Option<StoreStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(self.metadata_path()).ok()?;
+        Some(StoreStamp { inode: meta.ino(), modified: meta.modified().ok(), len: meta.len() })
     }
 
     /// Remove a remembered passphrase from the keyring.

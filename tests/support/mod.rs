@@ -2,6 +2,9 @@
 //! OpenSSH/PuTTY tools, a private Secret Service, and snapshots of directories.
 #![allow(dead_code)]
 
+pub mod clients;
+pub mod sshd;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -235,7 +238,10 @@ impl AgentProcess {
 
     pub fn start_with_env(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Self {
         let socket = sb.path("agent.sock");
-        let stderr_path = sb.path(&format!("agent-{}.log", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()));
+        let stderr_path = sb.path(&format!(
+            "agent-{}.log",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        ));
         let mut cmd = sb.command(LATCHKEY);
         cmd.args(["agent", "-D", "-a"]).arg(&socket).args(args);
         for (k, v) in env {
