@@ -78,21 +78,26 @@ fn write_loop(path: PathBuf, rx: mpsc::Receiver<ActivityEntry>) {
     let open =
         |path: &PathBuf| std::fs::OpenOptions::new().create(true).append(true).open(path).map(std::io::BufWriter::new);
     let Ok(mut out) = open(&path) else { return };
+    let mut written = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     while let Ok(entry) = rx.recv() {
-        let mut batch = vec![entry];
-        batch.extend(rx.try_iter());
-        for e in batch {
+        // Wake at most every 50 ms: a busy agent's signatures are written in batches, so the log
+        // costs the signing path a channel send, not a write and a context switch each.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        for e in std::iter::once(entry).chain(rx.try_iter()) {
             if let Ok(line) = serde_json::to_string(&e) {
-                let _ = writeln!(out, "{line}");
+                if writeln!(out, "{line}").is_ok() {
+                    written += line.len() as u64 + 1;
+                }
             }
         }
         let _ = out.flush();
-        if std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) > FILE_LIMIT {
+        if written > FILE_LIMIT {
             let _ = std::fs::rename(&path, path.with_extension("jsonl.1"));
             match open(&path) {
                 Ok(w) => out = w,
                 Err(_) => return,
             }
+            written = 0;
         }
     }
 }

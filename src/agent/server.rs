@@ -1,13 +1,12 @@
-//! The agent's Unix socket: bound privately, never clobbering a live agent, one task per
+//! The agent's Unix socket: bound privately, never clobbering a live agent, one thread per
 //! connection, peers of other users refused (SO_PEERCRED).
 
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-
-use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::{UnixListener, UnixStream};
 
 use super::service::{Agent, Connection};
 use super::wire::{self, FrameError};
@@ -113,8 +112,13 @@ pub fn bind(path: &Path) -> Result<(std::os::unix::net::UnixListener, SocketGuar
     Ok((listener, SocketGuard { path: path.to_path_buf(), inode }))
 }
 
-#[allow(unsafe_code)]
 fn peer_pid_std(stream: &std::os::unix::net::UnixStream) -> Option<i32> {
+    peer_cred(stream).map(|c| c.pid).filter(|&p| p > 0)
+}
+
+/// SO_PEERCRED: the uid and pid of the process at the other end (Linux unix(7)).
+#[allow(unsafe_code)]
+fn peer_cred(stream: &std::os::unix::net::UnixStream) -> Option<libc::ucred> {
     use std::os::fd::AsRawFd;
     let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
     let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
@@ -128,59 +132,113 @@ fn peer_pid_std(stream: &std::os::unix::net::UnixStream) -> Option<i32> {
             &mut len,
         )
     };
-    (rc == 0 && cred.pid > 0).then_some(cred.pid)
+    (rc == 0).then_some(cred)
 }
 
-/// Accept connections until `shutdown` completes. A failed accept (too many open files, say) is
-/// logged and retried after a pause, never fatal. Must run inside a Tokio runtime.
+/// Accept connections until `shutdown` completes. Must run inside a Tokio runtime.
+///
+/// Each connection is served by a thread with blocking I/O: the agent protocol is strictly
+/// request then reply, so a thread asleep in `read` is woken by the kernel as the request arrives
+/// and answers without any hop through an event loop (a sign round trip is mostly the signature
+/// itself). Connections scale over the cores; the rare request that must wait (a prompt, the
+/// unlock back-off) runs on the Tokio runtime from that thread.
+///
+/// The threads themselves wait in `accept(2)` (the pre-fork server pattern): a new connection
+/// wakes exactly one of them, which serves it, after making sure another stays waiting. A few idle
+/// threads are kept for the next `ssh`; more than that end.
 pub async fn serve(
     listener: std::os::unix::net::UnixListener,
     agent: Agent,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    let listener = UnixListener::from_std(listener).map_err(|source| ServeError::Io {
+    listener.set_nonblocking(false).map_err(|source| ServeError::Io {
         op: "listen on",
         path: PathBuf::from("the agent socket"),
         source,
     })?;
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let agent = agent.clone();
-                    tokio::spawn(async move { connection(stream, agent).await });
-                }
-                Err(e) => {
-                    eprintln!("latchkey agent: accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            }
-        }
-    }
+    let pool =
+        Arc::new(Pool { listener, agent, runtime: tokio::runtime::Handle::current(), waiting: AtomicUsize::new(0) });
+    Pool::spawn(&pool).map_err(|source| ServeError::Io {
+        op: "serve",
+        path: PathBuf::from("the agent socket"),
+        source,
+    })?;
+    // The threads stay blocked in accept(2) when the agent stops: the process is exiting.
+    shutdown.await;
     Ok(())
 }
 
-async fn connection(stream: UnixStream, agent: Agent) {
-    let cred = match stream.peer_cred() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("latchkey agent: cannot read the peer's credentials, closing: {e}");
-            return;
+struct Pool {
+    listener: std::os::unix::net::UnixListener,
+    agent: Agent,
+    runtime: tokio::runtime::Handle,
+    /// Threads blocked in accept(2) right now.
+    waiting: AtomicUsize,
+}
+
+/// Idle threads kept for the next connections.
+const SPARE_THREADS: usize = 4;
+
+impl Pool {
+    fn spawn(pool: &Arc<Pool>) -> io::Result<()> {
+        let pool = pool.clone();
+        pool.waiting.fetch_add(1, Ordering::AcqRel);
+        let started = std::thread::Builder::new().name("latchkey-client".into()).stack_size(CONNECTION_STACK).spawn({
+            let pool = pool.clone();
+            move || pool.run()
+        });
+        if started.is_err() {
+            pool.waiting.fetch_sub(1, Ordering::AcqRel);
         }
+        started.map(|_| ())
+    }
+
+    /// Counted in `waiting` on entry.
+    fn run(self: Arc<Self>) {
+        loop {
+            let accepted = self.listener.accept();
+            // This thread is busy now: keep one other waiting for the next client.
+            if self.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+                if let Err(e) = Pool::spawn(&self) {
+                    eprintln!("latchkey agent: cannot start a thread for the next connection: {e}");
+                }
+            }
+            match accepted {
+                Ok((stream, _)) => connection(stream, &self.agent, &self.runtime),
+                Err(e) => {
+                    // EMFILE and the like: pause instead of spinning; never fatal.
+                    eprintln!("latchkey agent: accept failed: {e}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+            if self.waiting.fetch_add(1, Ordering::AcqRel) >= SPARE_THREADS {
+                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                return;
+            }
+        }
+    }
+}
+
+/// A connection thread's stack: handling a message needs a few pages (RSA-8192 signing the most).
+const CONNECTION_STACK: usize = 512 * 1024;
+
+fn connection(stream: std::os::unix::net::UnixStream, agent: &Agent, runtime: &tokio::runtime::Handle) {
+    let Some(cred) = peer_cred(&stream) else {
+        eprintln!("latchkey agent: cannot read the peer's credentials, closing");
+        return;
     };
-    if cred.uid() != uid() {
-        eprintln!("latchkey agent: refused a connection from uid {} (pid {:?}): not our user", cred.uid(), cred.pid());
+    if cred.uid != uid() {
+        eprintln!("latchkey agent: refused a connection from uid {} (pid {}): not our user", cred.uid, cred.pid);
         return;
     }
-    let mut conn = Connection::new(cred.pid().and_then(|p| u32::try_from(p).ok()));
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::with_capacity(16 * 1024, read);
+    let mut conn = Connection::new(u32::try_from(cred.pid).ok().filter(|&p| p > 0));
+    let _ = stream.set_nonblocking(false);
+    let Ok(mut write) = stream.try_clone() else { return };
+    let mut reader = std::io::BufReader::with_capacity(16 * 1024, stream);
     let mut message = zeroize::Zeroizing::new(Vec::new());
     let mut out = Vec::with_capacity(1024);
     loop {
-        match wire::read_frame(&mut reader, &mut message).await {
+        match wire::read_frame(&mut reader, &mut message) {
             Ok(()) => {}
             Err(FrameError::Closed) => return,
             Err(FrameError::BadLength(len)) => {
@@ -189,10 +247,10 @@ async fn connection(stream: UnixStream, agent: Agent) {
             }
             Err(FrameError::Io(_)) => return,
         }
-        let reply = agent.handle(&mut conn, &message).await;
+        let reply = runtime.block_on(agent.handle(&mut conn, &message));
         out.clear();
         wire::frame(&reply, &mut out);
-        if write.write_all(&out).await.is_err() {
+        if write.write_all(&out).is_err() {
             return;
         }
         // Large buffers (an RSA-8192 add) are not kept per idle connection.

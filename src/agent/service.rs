@@ -103,6 +103,7 @@ struct State {
     unlock_failures: u32,
     grants: Vec<Grant>,
     store_stamp: Option<crate::store::StoreStamp>,
+    store_loaded: bool,
     last_use: Instant,
     idle_lock: Option<Duration>,
 }
@@ -114,18 +115,37 @@ pub struct Connection {
     /// A session-bind was attempted and failed: restricted keys are refused from then on.
     pub bind_failed: bool,
     process: Option<ProcessChain>,
+    summary: Option<String>,
+    /// The destination named from the last bind, looked up once per bind.
+    destination: Option<(usize, Option<KnownHost>)>,
     warned_unbound: bool,
 }
 
 impl Connection {
     pub fn new(peer_pid: Option<u32>) -> Self {
-        Self { peer_pid, binds: Vec::new(), bind_failed: false, process: None, warned_unbound: false }
+        Self {
+            peer_pid,
+            binds: Vec::new(),
+            bind_failed: false,
+            process: None,
+            summary: None,
+            destination: None,
+            warned_unbound: false,
+        }
     }
 
     /// The process chain behind the connection, read once.
     fn process(&mut self) -> &ProcessChain {
         let pid = self.peer_pid;
         self.process.get_or_insert_with(|| pid.map(ProcessChain::of).unwrap_or_default())
+    }
+
+    /// Its one-line summary for the activity log, formatted once.
+    fn process_summary(&mut self) -> &str {
+        if self.summary.is_none() {
+            self.summary = Some(self.process().summary());
+        }
+        self.summary.as_deref().unwrap_or_default()
     }
 
     fn forwarded(&self) -> bool {
@@ -195,6 +215,7 @@ impl Agent {
             unlock_failures: 0,
             grants: Vec::new(),
             store_stamp: None,
+            store_loaded: false,
             last_use: Instant::now(),
             idle_lock: options.idle_lock,
         };
@@ -302,9 +323,10 @@ impl Agent {
     fn refresh_store(&self, state: &mut State) {
         let Some(store) = &self.shared.store else { return };
         let stamp = store.modified();
-        if stamp == state.store_stamp && stamp.is_some() {
+        if stamp == state.store_stamp && state.store_loaded {
             return;
         }
+        state.store_loaded = true;
         let records = match store.records() {
             Ok(r) => r,
             Err(e) => {
@@ -432,8 +454,17 @@ impl Agent {
         }
     }
 
-    fn destination(&self, conn: &Connection) -> Option<KnownHost> {
-        conn.binds.last().map(|b| hosts::lookup(&self.shared.options.known_hosts, &b.host_key))
+    /// Where the connection goes (the last bind's host key, named from known_hosts); the files
+    /// are read once per bind, not per request.
+    fn destination(&self, conn: &mut Connection) -> Option<KnownHost> {
+        if let Some((binds, known)) = &conn.destination {
+            if *binds == conn.binds.len() {
+                return known.clone();
+            }
+        }
+        let known = conn.binds.last().map(|b| hosts::lookup(&self.shared.options.known_hosts, &b.host_key));
+        conn.destination = Some((conn.binds.len(), known.clone()));
+        known
     }
 
     /// Whether an identity may be listed or used on this connection (for `user`, when signing).
@@ -492,20 +523,17 @@ impl Agent {
     }
 
     fn record(&self, id_name: &str, fingerprint: &str, conn: &mut Connection, host: Option<String>, outcome: &str) {
-        let forwarded = conn.forwarded();
-        let process = conn.process().summary();
-        self.shared.activity.record(ActivityEntry {
+        let entry = ActivityEntry {
             time: crate::store::now_rfc3339(),
             key: id_name.to_owned(),
             fingerprint: fingerprint.to_owned(),
-            process,
+            process: conn.process_summary().to_owned(),
             host,
-            forwarded,
+            forwarded: conn.forwarded(),
             outcome: outcome.to_owned(),
-        });
-        if let Some(entry) = self.shared.activity.recent().last() {
-            self.shared.observer.activity(entry);
-        }
+        };
+        self.shared.observer.activity(&entry);
+        self.shared.activity.record(entry);
     }
 
     async fn sign(&self, conn: &mut Connection, contents: &[u8]) -> Vec<u8> {
@@ -1032,5 +1060,55 @@ mod tests {
         std::thread::spawn(move || agent.tick());
         let locked = rx.recv_timeout(Duration::from_secs(10));
         assert_eq!(locked, Ok(true), "the idle lock did not notify, or deadlocked notifying");
+    }
+}
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::agent::NoObserver;
+    use crate::agent::approval::Refuse;
+    use crate::keys::{KeyKind, KeySpec, generate};
+
+    /// Prints what one SIGN costs inside the agent beyond the signature, for profiling (no timing
+    /// assertions). `cargo test --release --lib handle_cost -- --ignored --nocapture`
+    #[test]
+    #[ignore = "prints timings; run by hand"]
+    fn handle_cost() {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        for spec in [KeySpec::default(), KeySpec::new(KeyKind::Ecdsa, Some(256)).unwrap()] {
+            let agent =
+                Agent::new(None, Arc::new(Refuse), Arc::new(Refuse), Arc::new(NoObserver), AgentOptions::default());
+            let key = generate(&spec, "t").unwrap();
+            let mut add = vec![wire::SSH2_AGENTC_ADD_IDENTITY];
+            let request = Request::AddIdentity(ssh_agent_lib::proto::AddIdentity {
+                credential: PrivateCredential::Key { privkey: key.key_data().clone(), comment: "t".into() },
+            });
+            add.clear();
+            request.encode(&mut add).unwrap();
+            let mut conn = Connection::new(Some(std::process::id()));
+            assert_eq!(rt.block_on(agent.handle(&mut conn, &add)), [wire::SSH_AGENT_SUCCESS]);
+            let mut sign = vec![wire::SSH2_AGENTC_SIGN_REQUEST];
+            wire::put_string(&mut sign, &keys::blob(key.public_key().key_data()));
+            wire::put_string(&mut sign, &[0x5a; 160]);
+            wire::put_u32(&mut sign, 0);
+            let n = 5000;
+            let start = Instant::now();
+            for _ in 0..n {
+                let reply = rt.block_on(agent.handle(&mut conn, &sign));
+                assert_eq!(reply[0], wire::SSH2_AGENT_SIGN_RESPONSE);
+            }
+            let handled = start.elapsed() / n;
+            let signer = Signer::new(key.key_data()).unwrap();
+            let start = Instant::now();
+            for _ in 0..n {
+                signer.sign(&[0x5a; 160], 0).unwrap();
+            }
+            let bare = start.elapsed() / n;
+            println!(
+                "{spec}: handle {handled:?}, bare signature {bare:?}, agent overhead {:?}",
+                handled.saturating_sub(bare)
+            );
+        }
     }
 }

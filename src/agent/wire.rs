@@ -5,9 +5,7 @@
 //! parsed and answered here directly, without decoding keys; the rest goes through
 //! ssh-agent-lib's typed messages.
 
-use std::io;
-
-use tokio::io::{AsyncRead, AsyncReadExt};
+use std::io::{self, Read};
 
 /// Messages longer than this close the connection (OpenSSH's ssh-agent uses the same 256 KiB).
 pub const MAX_MESSAGE: usize = 256 * 1024;
@@ -43,11 +41,11 @@ pub enum FrameError {
 /// each would otherwise pin 125 MiB).
 const FIRST_CHUNK: usize = 4 * 1024;
 
-/// Read one message body (type byte and contents) into `buf`.
-pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>) -> Result<(), FrameError> {
+/// Read one message body (type byte and contents) into `buf`, from a blocking stream.
+pub fn read_frame<R: Read>(reader: &mut R, buf: &mut Vec<u8>) -> Result<(), FrameError> {
     let mut len = [0u8; 4];
-    match reader.read_exact(&mut len).await {
-        Ok(_) => {}
+    match reader.read_exact(&mut len) {
+        Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
         Err(e) => return Err(FrameError::Io(e)),
     }
@@ -61,7 +59,7 @@ pub async fn read_frame<R: AsyncRead + Unpin>(reader: &mut R, buf: &mut Vec<u8>)
         let target = len.min(FIRST_CHUNK.max(filled * 2));
         reserve_wiping(buf, target);
         buf.resize(target, 0);
-        reader.read_exact(&mut buf[filled..]).await.map_err(FrameError::Io)?;
+        reader.read_exact(&mut buf[filled..]).map_err(FrameError::Io)?;
         filled = target;
     }
     Ok(())
@@ -224,25 +222,25 @@ pub fn clamp_cert_validity(contents: &[u8]) -> Option<(zeroize::Zeroizing<Vec<u8
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn frames_over_the_limit_or_empty_are_refused() {
+    #[test]
+    fn frames_over_the_limit_or_empty_are_refused() {
         let mut buf = Vec::new();
         let big = ((MAX_MESSAGE + 1) as u32).to_be_bytes();
-        assert!(matches!(read_frame(&mut &big[..], &mut buf).await, Err(FrameError::BadLength(_))));
-        assert!(matches!(read_frame(&mut &[0u8, 0, 0, 0][..], &mut buf).await, Err(FrameError::BadLength(0))));
-        assert!(matches!(read_frame(&mut &[0u8, 0][..], &mut buf).await, Err(FrameError::Closed)));
-        assert!(matches!(read_frame(&mut &[0u8, 0, 0, 5, 11][..], &mut buf).await, Err(FrameError::Io(_))));
-        read_frame(&mut &[0u8, 0, 0, 1, 11][..], &mut buf).await.unwrap();
+        assert!(matches!(read_frame(&mut &big[..], &mut buf), Err(FrameError::BadLength(_))));
+        assert!(matches!(read_frame(&mut &[0u8, 0, 0, 0][..], &mut buf), Err(FrameError::BadLength(0))));
+        assert!(matches!(read_frame(&mut &[0u8, 0][..], &mut buf), Err(FrameError::Closed)));
+        assert!(matches!(read_frame(&mut &[0u8, 0, 0, 5, 11][..], &mut buf), Err(FrameError::Io(_))));
+        read_frame(&mut &[0u8, 0, 0, 1, 11][..], &mut buf).unwrap();
         assert_eq!(buf, [11]);
     }
 
-    #[tokio::test]
-    async fn buffers_grow_with_what_arrived_not_with_what_was_announced() {
+    #[test]
+    fn buffers_grow_with_what_arrived_not_with_what_was_announced() {
         // 256 KiB announced, 10 bytes sent, then end-of-file.
         let mut input = (MAX_MESSAGE as u32).to_be_bytes().to_vec();
         input.extend_from_slice(&[7; 10]);
         let mut buf = Vec::new();
-        assert!(matches!(read_frame(&mut &input[..], &mut buf).await, Err(FrameError::Io(_))));
+        assert!(matches!(read_frame(&mut &input[..], &mut buf), Err(FrameError::Io(_))));
         assert!(buf.capacity() <= FIRST_CHUNK, "reserved {} bytes for 10", buf.capacity());
 
         // Whole messages of every size around the chunk boundaries arrive intact.
@@ -252,9 +250,9 @@ mod tests {
             frame(&body, &mut framed);
             framed.extend_from_slice(&[0, 0, 0, 1, 11]);
             let mut reader = &framed[..];
-            read_frame(&mut reader, &mut buf).await.unwrap();
+            read_frame(&mut reader, &mut buf).unwrap();
             assert_eq!(buf, body, "a {len}-byte message");
-            read_frame(&mut reader, &mut buf).await.unwrap();
+            read_frame(&mut reader, &mut buf).unwrap();
             assert_eq!(buf, [11], "the message after a {len}-byte one");
         }
     }

@@ -202,3 +202,30 @@ mod tests {
         assert_eq!(out, [0, 0, 0, 0]);
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+    use crate::keys::{KeyKind, KeySpec, generate};
+
+    /// Not a test of speed (no timing assertions): prints how long one signature takes, for
+    /// profiling the agent's hot path. `cargo test --release --lib sign_cost -- --ignored --nocapture`
+    #[test]
+    #[ignore = "prints timings; run by hand"]
+    fn sign_cost() {
+        for spec in [
+            KeySpec::default(),
+            KeySpec::new(KeyKind::Ecdsa, Some(256)).unwrap(),
+            KeySpec::new(KeyKind::Rsa, Some(3072)).unwrap(),
+        ] {
+            let key = generate(&spec, "t").unwrap();
+            let signer = Signer::new(key.key_data()).unwrap();
+            let n = 2000;
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                signer.sign(&[0x5a; 160], RSA_SHA2_256).unwrap();
+            }
+            println!("{spec}: {:?} per signature", start.elapsed() / n);
+        }
+    }
+}

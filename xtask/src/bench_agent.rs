@@ -15,7 +15,9 @@ use crate::Result;
 use crate::bench::{machine, release_cli, write_section};
 use crate::util::step;
 
-const ROUND: Duration = Duration::from_secs(3);
+const ROUND: Duration = Duration::from_secs(2);
+/// Rounds per row, alternating which agent goes first; the median round is reported.
+const ROUNDS: usize = 3;
 const CONNECTIONS: [usize; 3] = [1, 8, 32];
 
 struct Agent {
@@ -120,15 +122,26 @@ fn load(socket: &Path, request: &[u8], connections: usize) -> Result<Load> {
                 while Instant::now() < deadline {
                     let start = Instant::now();
                     stream.write_all(&request).map_err(|e| e.to_string())?;
-                    let mut len = [0u8; 4];
-                    stream.read_exact(&mut len).map_err(|e| e.to_string())?;
-                    let len = u32::from_be_bytes(len) as usize;
-                    if len > reply.len() {
-                        return Err(format!("reply of {len} bytes"));
+                    // One read usually brings the whole reply; loop until it has.
+                    let mut got = 0;
+                    loop {
+                        let n = stream.read(&mut reply[got..]).map_err(|e| e.to_string())?;
+                        if n == 0 {
+                            return Err("the agent closed the connection".into());
+                        }
+                        got += n;
+                        if got >= 4 {
+                            let len = u32::from_be_bytes([reply[0], reply[1], reply[2], reply[3]]) as usize;
+                            if len + 4 > reply.len() {
+                                return Err(format!("reply of {len} bytes"));
+                            }
+                            if got >= len + 4 {
+                                break;
+                            }
+                        }
                     }
-                    stream.read_exact(&mut reply[..len]).map_err(|e| e.to_string())?;
-                    if reply[0] != 14 {
-                        return Err(format!("the agent answered message type {} instead of a signature", reply[0]));
+                    if reply[4] != 14 {
+                        return Err(format!("the agent answered message type {} instead of a signature", reply[4]));
                     }
                     latencies.push(start.elapsed().as_micros() as u32);
                 }
@@ -216,30 +229,46 @@ fn run_in(latchkey: &Path, dir: &Path) -> Result {
     }
     let (ssh_agent, ours) = start_pair(latchkey, dir, "main", false)?;
     add_keys(&[&ssh_agent, &ours], &key_files)?;
-    let (_idle_ssh_agent, ours_locked) = start_pair(latchkey, dir, "mlock", true)?;
-    add_keys(&[&ours_locked], &key_files)?;
+    // mlockall needs a memlock limit above the agent's size; only a privileged user may raise
+    // it. Where that is not possible the column says so.
+    let can_lock = Command::new("prlimit")
+        .args(["--memlock=unlimited:unlimited", "--", "true"])
+        .status()
+        .is_ok_and(|s| s.success());
+    let locked_pair = if can_lock {
+        let pair = start_pair(latchkey, dir, "mlock", true)?;
+        add_keys(&[&pair.1], &key_files)?;
+        Some(pair)
+    } else {
+        println!("    (cannot raise the memlock limit here: no mlockall comparison)");
+        None
+    };
     let mut rows = Vec::new();
     for ((label, _, _, flags), file) in kinds.iter().zip(&key_files) {
         let pub_line = std::fs::read_to_string(format!("{}.pub", file.display())).map_err(|e| e.to_string())?;
         let blob = pub_line.split_whitespace().nth(1).and_then(decode_base64).ok_or("bad .pub line")?;
         let request = sign_request(&blob, *flags);
         for conns in CONNECTIONS {
-            step(&format!("{label}, {conns} connection(s): {} s per agent, alternating", ROUND.as_secs() * 2));
-            let mut results: Vec<(&str, Load)> = Vec::new();
-            let order: Vec<&Agent> =
-                if rows.len() % 2 == 0 { vec![&ours, &ssh_agent] } else { vec![&ssh_agent, &ours] };
-            for agent in order {
-                let l = load(&agent.socket, &request, conns)?;
-                println!(
-                    "    {:10} {:>9.0} sig/s   p50 {:>7.0} us   p99 {:>7.0} us",
-                    agent.name,
-                    l.rate,
-                    us(l.p50),
-                    us(l.p99)
-                );
-                results.push((agent.name, l));
+            step(&format!(
+                "{label}, {conns} connection(s): {ROUNDS} rounds of {} s per agent, alternating",
+                ROUND.as_secs()
+            ));
+            let (mut ours_rounds, mut theirs_rounds) = (Vec::new(), Vec::new());
+            for round in 0..ROUNDS {
+                let order: [&Agent; 2] = if round % 2 == 0 { [&ours, &ssh_agent] } else { [&ssh_agent, &ours] };
+                for agent in order {
+                    let l = load(&agent.socket, &request, conns)?;
+                    println!(
+                        "    {:10} {:>9.0} sig/s   p50 {:>7.0} us   p99 {:>7.0} us",
+                        agent.name,
+                        l.rate,
+                        us(l.p50),
+                        us(l.p99)
+                    );
+                    if std::ptr::eq(agent, &ours) { ours_rounds.push(l) } else { theirs_rounds.push(l) }
+                }
             }
-            let locked = if conns != 32 {
+            let locked = if let (Some((_, ours_locked)), true) = (&locked_pair, conns != 32) {
                 let l = load(&ours_locked.socket, &request, conns)?;
                 println!(
                     "    {:10} {:>9.0} sig/s   p50 {:>7.0} us   p99 {:>7.0} us",
@@ -252,10 +281,13 @@ fn run_in(latchkey: &Path, dir: &Path) -> Result {
             } else {
                 None
             };
-            let mut take = |n: &str| results.iter().position(|(name, _)| *name == n).map(|i| results.remove(i).1);
-            if let (Some(ours), Some(theirs)) = (take("latchkey"), take("ssh-agent")) {
-                rows.push(Row { kind: label, conns, ours, theirs, locked });
-            }
+            rows.push(Row {
+                kind: label,
+                conns,
+                ours: median_round(ours_rounds),
+                theirs: median_round(theirs_rounds),
+                locked,
+            });
         }
     }
 
@@ -291,6 +323,13 @@ fn run_in(latchkey: &Path, dir: &Path) -> Result {
     Ok(())
 }
 
+/// The round with the median rate.
+fn median_round(mut rounds: Vec<Load>) -> Load {
+    rounds.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    let middle = rounds.len() / 2;
+    rounds.swap_remove(middle)
+}
+
 struct Row {
     kind: &'static str,
     conns: usize,
@@ -308,16 +347,27 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn render(rows: &[Row], list: &[(usize, Duration, Duration)]) -> String {
+    let locked = rows.iter().any(|r| r.locked.is_some());
     let mut s = String::from("## The agent: `cargo xtask bench agent`\n\n");
     s.push_str(&format!(
-        "Measured on {}. Signatures over a 160-byte message (RSA: rsa-sha2-256), back to back on N connections for {} s per agent and row, agents alternating; ratio = Latchkey rate / ssh-agent rate (above 1.0 is faster). Both agents hold the same keys, added with ssh-add. `+mlock` is Latchkey with `mlockall` in effect (memlock limit raised with prlimit), to show what keeping keys out of swap costs.\n\n",
+        "Measured on {}. Signatures over a 160-byte message (RSA: rsa-sha2-256), back to back on N connections, {ROUNDS} rounds of {} s per agent and row with the agents alternating, the median round shown; ratio = Latchkey rate / ssh-agent rate (above 1.0 is faster). Both agents hold the same keys, added with ssh-add. {}\n\n",
         machine(),
-        ROUND.as_secs()
+        ROUND.as_secs(),
+        if locked {
+            "`+mlock` is Latchkey with `mlockall` in effect (memlock limit raised with prlimit): what keeping keys out of swap costs."
+        } else {
+            "The memlock limit could not be raised on this machine, so Latchkey ran without `mlockall` (it says so at start-up); no locked-memory figures."
+        }
     ));
-    s.push_str("| key | conns | latchkey sig/s | p50 / p99 (µs) | ssh-agent sig/s | p50 / p99 (µs) | ratio | latchkey+mlock sig/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| key | conns | latchkey sig/s | p50 / p99 (µs) | ssh-agent sig/s | p50 / p99 (µs) | ratio |");
+    s.push_str(if locked {
+        " latchkey+mlock sig/s |\n|---|---:|---:|---:|---:|---:|---:|---:|\n"
+    } else {
+        "\n|---|---:|---:|---:|---:|---:|---:|\n"
+    });
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {:.0} | {:.0} / {:.0} | {:.0} | {:.0} / {:.0} | {:.2}x | {} |\n",
+            "| {} | {} | {:.0} | {:.0} / {:.0} | {:.0} | {:.0} / {:.0} | {:.2}x |",
             r.kind,
             r.conns,
             r.ours.rate,
@@ -327,8 +377,14 @@ fn render(rows: &[Row], list: &[(usize, Duration, Duration)]) -> String {
             us(r.theirs.p50),
             us(r.theirs.p99),
             r.ours.rate / r.theirs.rate.max(1e-9),
-            r.locked.as_ref().map(|l| format!("{:.0}", l.rate)).unwrap_or_else(|| "–".into())
         ));
+        if locked {
+            s.push_str(&format!(
+                " {} |",
+                r.locked.as_ref().map(|l| format!("{:.0}", l.rate)).unwrap_or_else(|| "–".into())
+            ));
+        }
+        s.push('\n');
     }
     s.push_str("\n| `ssh-add -l` | latchkey (ms) | ssh-agent (ms) | ratio (time) |\n|---|---:|---:|---:|\n");
     for (count, ours, theirs) in list {
