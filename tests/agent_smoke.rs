@@ -1,5 +1,6 @@
 //! The agent answers real ssh-add: the smallest end-to-end check (the full client suite is in
 //! agent_clients.rs).
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod support;
 

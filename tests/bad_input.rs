@@ -1,4 +1,5 @@
 //! Bad input gets a clear error that says what was wrong, and the disk is left as it was.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod support;
 

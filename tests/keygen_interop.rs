@@ -1,5 +1,6 @@
 //! `latchkey keygen` against the real ssh-keygen: keys Latchkey writes open in OpenSSH, keys
 //! OpenSSH writes open in Latchkey, and the inspection output is byte-identical.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod support;
 

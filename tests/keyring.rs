@@ -1,5 +1,6 @@
 //! Remembered passphrases against a real Secret Service: gnome-keyring in a private D-Bus
 //! session, read back with libsecret's `secret-tool`. And without one: nothing is lost.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! The key store through the `latchkey key ...` command line, checked with real OpenSSH and
 //! PuTTY tools.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 
 mod support;
 

@@ -60,11 +60,12 @@ pub fn app<R: Runtime>(builder: Builder<R>, store: KeyStore) -> Builder<R> {
         })
         .on_window_event(|window, event| {
             // Closing the window keeps the agent serving; Quit is in the tray.
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                if window.label() == "main" && window.app_handle().tray_by_id("latchkey").is_some() {
-                    api.prevent_close();
-                    let _ = window.hide();
-                }
+            if let WindowEvent::CloseRequested { api, .. } = event
+                && window.label() == "main"
+                && window.app_handle().tray_by_id("latchkey").is_some()
+            {
+                api.prevent_close();
+                let _ = window.hide();
             }
         })
         .invoke_handler(tauri::generate_handler![

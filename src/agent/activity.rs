@@ -84,10 +84,10 @@ fn write_loop(path: PathBuf, rx: mpsc::Receiver<ActivityEntry>) {
         // costs the signing path a channel send, not a write and a context switch each.
         std::thread::sleep(std::time::Duration::from_millis(50));
         for e in std::iter::once(entry).chain(rx.try_iter()) {
-            if let Ok(line) = serde_json::to_string(&e) {
-                if writeln!(out, "{line}").is_ok() {
-                    written += line.len() as u64 + 1;
-                }
+            if let Ok(line) = serde_json::to_string(&e)
+                && writeln!(out, "{line}").is_ok()
+            {
+                written += line.len() as u64 + 1;
             }
         }
         let _ = out.flush();

@@ -59,10 +59,12 @@ pub fn permitted(constraints: &[DestinationConstraint], binds: &[Bind], user: Op
         from = Some(&hop.host_key);
     }
     // Listing over a forwarded connection: only keys usable beyond the forwarding host.
-    if let Some(last) = binds.last() {
-        if last.forwarded && user.is_none() && !permitted_hop(constraints, Some(&last.host_key), None, None) {
-            return false;
-        }
+    if let Some(last) = binds.last()
+        && last.forwarded
+        && user.is_none()
+        && !permitted_hop(constraints, Some(&last.host_key), None, None)
+    {
+        return false;
     }
     true
 }

@@ -198,10 +198,10 @@ impl Pool {
         loop {
             let accepted = self.listener.accept();
             // This thread is busy now: keep one other waiting for the next client.
-            if self.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
-                if let Err(e) = Pool::spawn(&self) {
-                    eprintln!("latchkey agent: cannot start a thread for the next connection: {e}");
-                }
+            if self.waiting.fetch_sub(1, Ordering::AcqRel) == 1
+                && let Err(e) = Pool::spawn(&self)
+            {
+                eprintln!("latchkey agent: cannot start a thread for the next connection: {e}");
             }
             match accepted {
                 Ok((stream, _)) => connection(stream, &self.agent, &self.runtime),

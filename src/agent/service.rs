@@ -293,10 +293,10 @@ impl Agent {
             return false;
         }
         for id in state.identities.iter_mut() {
-            if let Some(private) = &id.private {
-                if let Ok(pair) = KeypairData::decode(&mut &private[..]) {
-                    id.signer = Signer::new(&pair).ok().map(Arc::new);
-                }
+            if let Some(private) = &id.private
+                && let Ok(pair) = KeypairData::decode(&mut &private[..])
+            {
+                id.signer = Signer::new(&pair).ok().map(Arc::new);
             }
         }
         state.lock = LockState::Unlocked;
@@ -457,10 +457,10 @@ impl Agent {
     /// Where the connection goes (the last bind's host key, named from known_hosts); the files
     /// are read once per bind, not per request.
     fn destination(&self, conn: &mut Connection) -> Option<KnownHost> {
-        if let Some((binds, known)) = &conn.destination {
-            if *binds == conn.binds.len() {
-                return known.clone();
-            }
+        if let Some((binds, known)) = &conn.destination
+            && *binds == conn.binds.len()
+        {
+            return known.clone();
         }
         let known = conn.binds.last().map(|b| hosts::lookup(&self.shared.options.known_hosts, &b.host_key));
         conn.destination = Some((conn.binds.len(), known.clone()));
@@ -568,10 +568,10 @@ impl Agent {
                 // A restricted key signs only userauth requests for the session it was bound to.
                 match (&userauth, conn.binds.last()) {
                     (Some(ua), Some(last)) if ua.session_id == last.session_id.as_slice() => {
-                        if let Some(hk) = ua.host_key {
-                            if hk != keys::blob(&last.host_key).as_slice() {
-                                refusal = Some("the request's host key differs from the bound one");
-                            }
+                        if let Some(hk) = ua.host_key
+                            && hk != keys::blob(&last.host_key).as_slice()
+                        {
+                            refusal = Some("the request's host key differs from the bound one");
                         }
                     }
                     (_, None) => refusal = Some("the client did not bind the session to a host"),
@@ -597,7 +597,8 @@ impl Agent {
             };
             let exe = conn.process().client().map(|p| p.exe.clone()).unwrap_or_default();
             let granted = state.grants.iter().any(|g| g.fingerprint == fingerprint && g.exe == exe && !exe.is_empty());
-            let needs = reason.filter(|_| !(granted && !forwarded));
+            // A standing grant covers local requests only: forwarded ones always ask.
+            let needs = reason.filter(|_| !granted || forwarded);
             let store_name = match &id.origin {
                 Origin::Store { name } => Some(name.clone()),
                 Origin::Added => None,

@@ -104,14 +104,11 @@ pub fn run(args: AgentArgs) -> Result<(), CliError> {
     if args.foreground {
         print!("{}", shell_lines(&args, &socket, std::process::id()));
     } else {
-        match daemonize(&store)? {
-            Some(child) => {
-                print!("{}", shell_lines(&args, &socket, child));
-                // The child owns the socket now: do not let our guard remove it.
-                std::mem::forget(guard);
-                return Ok(());
-            }
-            None => {}
+        if let Some(child) = daemonize(&store)? {
+            print!("{}", shell_lines(&args, &socket, child));
+            // The child owns the socket now: do not let our guard remove it.
+            std::mem::forget(guard);
+            return Ok(());
         }
     }
     let hardening = agent::memory::harden();

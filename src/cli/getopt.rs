@@ -33,8 +33,8 @@ pub fn getopt(args: &[OsString], spec: &str) -> Result<Vec<Arg>, GetoptError> {
             out.push(Arg::Operand(arg.clone()));
             continue;
         }
-        let mut chars = text[1..].char_indices();
-        while let Some((i, c)) = chars.next() {
+        let chars = text[1..].char_indices();
+        for (i, c) in chars {
             match takes_value(c) {
                 None => return Err(GetoptError::Unknown(c)),
                 Some(false) => out.push(Arg::Flag(c)),

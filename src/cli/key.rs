@@ -320,10 +320,12 @@ pub fn run(command: KeyCommand) -> CliResult {
             let rounds = protection.strong.then(|| KdfStrength::Strong.rounds());
             let saved = store.change_passphrase(&name, old.as_ref(), new.as_ref(), rounds)?;
             warn(&saved.warnings);
-            if new.is_some() && protection.remember && !saved.key.remembered {
-                if let Some(p) = &new {
-                    store.remember(&name, p)?;
-                }
+            if new.is_some()
+                && protection.remember
+                && !saved.key.remembered
+                && let Some(p) = &new
+            {
+                store.remember(&name, p)?;
             }
             println!(
                 "{} {:?}.",

@@ -105,12 +105,11 @@ pub fn bcrypt_pbkdf(passphrase: &[u8], salt: &[u8], rounds: u32, output: &mut [u
     Ok(())
 }
 
+/// A cipher key and its IV, wiped on drop.
+pub type KeyAndIv = (Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>);
+
 /// The key and IV for `cipher` from an OpenSSH key's KDF settings.
-pub fn derive_key_and_iv(
-    kdf: &Kdf,
-    cipher: Cipher,
-    passphrase: &[u8],
-) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>), KeyError> {
+pub fn derive_key_and_iv(kdf: &Kdf, cipher: Cipher, passphrase: &[u8]) -> Result<KeyAndIv, KeyError> {
     let Kdf::Bcrypt { salt, rounds } = kdf else {
         return Err(KeyError::Crypto("the key is not protected by bcrypt-pbkdf".into()));
     };

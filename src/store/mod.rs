@@ -585,10 +585,10 @@ impl KeyStore {
                 }
             }
         }
-        if record.remember_passphrase {
-            if let Err(e) = self.secrets.delete(&secret_id(&record)) {
-                warnings.push(Warning::from(&e));
-            }
+        if record.remember_passphrase
+            && let Err(e) = self.secrets.delete(&secret_id(&record))
+        {
+            warnings.push(Warning::from(&e));
         }
         Ok(Removed { name: name.to_owned(), deleted_files: deleted, warnings })
     }
