@@ -131,19 +131,27 @@ impl Drop for PendingGuard {
     }
 }
 
-impl<R: Runtime> Approver for DesktopBridge<R> {
-    fn approve(&self, request: ApprovalRequest) -> BoxFuture<Decision> {
-        let (tx, rx) = oneshot::channel();
-        let id = self.prompts.add(|id| (Prompt::Approval { id, request }, Reply::Approval(tx)));
+impl<R: Runtime> DesktopBridge<R> {
+    /// Queue a prompt, show the window, and return the guard that takes it off the queue (and
+    /// tells the window) however the wait ends.
+    fn queue(&self, make: impl FnOnce(u64) -> (Prompt, Reply)) -> PendingGuard {
+        let id = self.prompts.add(make);
         self.announce();
         let app = self.app.clone();
-        let guard = PendingGuard {
+        PendingGuard {
             prompts: self.prompts.clone(),
             id,
             app: Box::new(move || {
                 let _ = app.emit("agent-prompt", ());
             }),
-        };
+        }
+    }
+}
+
+impl<R: Runtime> Approver for DesktopBridge<R> {
+    fn approve(&self, request: ApprovalRequest) -> BoxFuture<Decision> {
+        let (tx, rx) = oneshot::channel();
+        let guard = self.queue(|id| (Prompt::Approval { id, request }, Reply::Approval(tx)));
         Box::pin(async move {
             let _guard = guard;
             rx.await.unwrap_or(Decision::Deny)
@@ -154,16 +162,7 @@ impl<R: Runtime> Approver for DesktopBridge<R> {
 impl<R: Runtime> Unlocker for DesktopBridge<R> {
     fn passphrase(&self, request: UnlockRequest) -> BoxFuture<Option<Passphrase>> {
         let (tx, rx) = oneshot::channel();
-        let id = self.prompts.add(|id| (Prompt::Unlock { id, request }, Reply::Unlock(tx)));
-        self.announce();
-        let app = self.app.clone();
-        let guard = PendingGuard {
-            prompts: self.prompts.clone(),
-            id,
-            app: Box::new(move || {
-                let _ = app.emit("agent-prompt", ());
-            }),
-        };
+        let guard = self.queue(|id| (Prompt::Unlock { id, request }, Reply::Unlock(tx)));
         Box::pin(async move {
             let _guard = guard;
             rx.await.ok().flatten()

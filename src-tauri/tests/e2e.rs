@@ -4,6 +4,8 @@
 //! Needs a display, a D-Bus session, tauri-driver and WebKitWebDriver: `cargo xtask test` provides
 //! all of them (xvfb-run + dbus-run-session) and points LATCHKEY_E2E_APP at the built app.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -100,19 +102,42 @@ async fn click(client: &Client, selector: &str) {
     css(client, selector).await.click().await.unwrap_or_else(|e| panic!("clicking {selector}: {e}"));
 }
 
-#[tokio::test]
-#[ignore = "needs Xvfb, D-Bus, tauri-driver and WebKitWebDriver: run by `cargo xtask test`"]
-async fn generate_and_import_keys_through_the_window() {
-    let app = PathBuf::from(std::env::var("LATCHKEY_E2E_APP").expect("LATCHKEY_E2E_APP: the built desktop app"));
-    let scratch = tempfile::tempdir().unwrap();
-    let home = scratch.path().join("home");
-    let latchkey_home = scratch.path().join("latchkey");
-    std::fs::create_dir_all(home.join("data")).unwrap();
-    let mut keyring = start_keyring(&home);
-    let socket = scratch.path().join("agent.sock");
-    let driver =
-        Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home), ("LATCHKEY_AGENT_SOCKET", &socket)]);
+/// A scratch HOME, LATCHKEY_HOME and agent socket for one run of the app.
+struct Scratch {
+    dir: tempfile::TempDir,
+    home: PathBuf,
+    latchkey_home: PathBuf,
+    socket: PathBuf,
+}
 
+impl Scratch {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join("data")).unwrap();
+        Self { latchkey_home: dir.path().join("latchkey"), socket: dir.path().join("agent.sock"), home, dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// The app running under WebDriver, with a Secret Service of its own.
+struct Session {
+    client: Client,
+    driver: Driver,
+    keyring: Child,
+}
+
+async fn launch(scratch: &Scratch) -> Session {
+    let app = PathBuf::from(std::env::var("LATCHKEY_E2E_APP").expect("LATCHKEY_E2E_APP: the built desktop app"));
+    let keyring = start_keyring(&scratch.home);
+    let driver = Driver::start(&[
+        ("HOME", &scratch.home),
+        ("LATCHKEY_HOME", &scratch.latchkey_home),
+        ("LATCHKEY_AGENT_SOCKET", &scratch.socket),
+    ]);
     let capabilities = serde_json::json!({ "tauri:options": { "application": app } });
     let client = ClientBuilder::rustls()
         .expect("tls")
@@ -120,18 +145,45 @@ async fn generate_and_import_keys_through_the_window() {
         .connect(&format!("http://127.0.0.1:{}", driver.port))
         .await
         .expect("WebDriver session with the app");
+    Session { client, driver, keyring }
+}
+
+impl Session {
+    async fn screenshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("LATCHKEY_SCREENSHOT_DIR") {
+            let png = self.client.screenshot().await.expect("screenshot");
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(Path::new(&dir).join(name), png).unwrap();
+        }
+    }
+
+    async fn close(mut self) {
+        self.client.close().await.ok();
+        drop(self.driver);
+        let _ = Command::new("kill").args(["-TERM", &self.keyring.id().to_string()]).status();
+        let _ = self.keyring.wait();
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Xvfb, D-Bus, tauri-driver and WebKitWebDriver: run by `cargo xtask test`"]
+async fn generate_and_import_keys_through_the_window() {
+    let scratch = Scratch::new();
+    let latchkey_home = &scratch.latchkey_home;
+    let session = launch(&scratch).await;
+    let client = &session.client;
 
     // 1. Generate an Ed25519 key with a passphrase through the dialog.
-    css(&client, "[data-testid=empty-state]").await;
-    click(&client, "[data-testid=open-generate]").await;
-    css(&client, "[data-testid=generate-dialog]").await;
-    type_into(&client, "#gen-name", "e2e-ed25519").await;
-    css(&client, "#gen-type").await.select_by_value("ed25519").await.unwrap();
-    type_into(&client, "#gen-comment", "e2e@latchkey").await;
-    type_into(&client, "#gen-passphrase", "e2e window passphrase").await;
-    type_into(&client, "#gen-passphrase2", "e2e window passphrase").await;
-    click(&client, "[data-testid=generate-submit]").await;
-    css(&client, "[data-testid=key-row][data-name='e2e-ed25519']").await;
+    css(client, "[data-testid=empty-state]").await;
+    click(client, "[data-testid=open-generate]").await;
+    css(client, "[data-testid=generate-dialog]").await;
+    type_into(client, "#gen-name", "e2e-ed25519").await;
+    css(client, "#gen-type").await.select_by_value("ed25519").await.unwrap();
+    type_into(client, "#gen-comment", "e2e@latchkey").await;
+    type_into(client, "#gen-passphrase", "e2e window passphrase").await;
+    type_into(client, "#gen-passphrase2", "e2e window passphrase").await;
+    click(client, "[data-testid=generate-submit]").await;
+    css(client, "[data-testid=key-row][data-name='e2e-ed25519']").await;
 
     let generated = latchkey_home.join("keys/e2e-ed25519");
     let opened = ssh_keygen(&["-y", "-P", "e2e window passphrase", "-f", generated.to_str().unwrap()]);
@@ -146,41 +198,33 @@ async fn generate_and_import_keys_through_the_window() {
     assert!(!wrong.status.success());
 
     // 2. Import an encrypted key made by ssh-keygen, keeping its passphrase.
-    let source = scratch.path().join("from-ssh-keygen");
+    let source = scratch.path("from-ssh-keygen");
     let made =
         ssh_keygen(&["-q", "-t", "ecdsa", "-N", "import pass", "-C", "imported", "-f", source.to_str().unwrap()]);
     assert!(made.status.success());
     let original = std::fs::read(&source).unwrap();
-    click(&client, "[data-testid=open-import]").await;
-    css(&client, "[data-testid=import-dialog]").await;
-    type_into(&client, "#import-path", source.to_str().unwrap()).await;
-    click(&client, "[data-testid=import-path-load]").await;
-    type_into(&client, "#import-passphrase", "import pass").await;
-    type_into(&client, "#import-name", "e2e-imported").await;
-    click(&client, "[data-testid=import-submit]").await;
-    css(&client, "[data-testid=key-row][data-name='e2e-imported']").await;
+    click(client, "[data-testid=open-import]").await;
+    css(client, "[data-testid=import-dialog]").await;
+    type_into(client, "#import-path", source.to_str().unwrap()).await;
+    click(client, "[data-testid=import-path-load]").await;
+    type_into(client, "#import-passphrase", "import pass").await;
+    type_into(client, "#import-name", "e2e-imported").await;
+    click(client, "[data-testid=import-submit]").await;
+    css(client, "[data-testid=key-row][data-name='e2e-imported']").await;
     let stored = latchkey_home.join("keys/e2e-imported");
     let opened = ssh_keygen(&["-y", "-P", "import pass", "-f", stored.to_str().unwrap()]);
     assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
     assert_eq!(std::fs::read(&source).unwrap(), original, "the imported file is never modified");
 
     // 3. The detail pane shows ssh-keygen's fingerprint; keep a screenshot of the Keys view.
-    click(&client, "[data-testid=key-row][data-name='e2e-ed25519'] button").await;
-    css(&client, "[data-testid=key-details][data-name='e2e-ed25519'][data-loaded='true']").await;
-    let shown = css(&client, "[data-testid=fingerprint-sha256]").await.text().await.unwrap();
+    click(client, "[data-testid=key-row][data-name='e2e-ed25519'] button").await;
+    css(client, "[data-testid=key-details][data-name='e2e-ed25519'][data-loaded='true']").await;
+    let shown = css(client, "[data-testid=fingerprint-sha256]").await.text().await.unwrap();
     let listed = ssh_keygen(&["-l", "-f", generated.to_str().unwrap()]);
     let expected = String::from_utf8_lossy(&listed.stdout).split_whitespace().nth(1).unwrap_or_default().to_owned();
     assert_eq!(shown.trim(), expected);
-    if let Ok(dir) = std::env::var("LATCHKEY_SCREENSHOT_DIR") {
-        let png = client.screenshot().await.expect("screenshot");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(Path::new(&dir).join("keys.png"), png).unwrap();
-    }
-
-    client.close().await.ok();
-    drop(driver);
-    let _ = Command::new("kill").args(["-TERM", &keyring.id().to_string()]).status();
-    let _ = keyring.wait();
+    session.screenshot("keys.png").await;
+    session.close().await;
 }
 
 fn latchkey_cli(home: &Path, latchkey_home: &Path, args: &[&str]) {
@@ -223,48 +267,36 @@ fn wait_child(mut child: std::process::Child) -> std::process::ExitStatus {
 #[tokio::test]
 #[ignore = "needs Xvfb, D-Bus, tauri-driver and WebKitWebDriver: run by `cargo xtask test`"]
 async fn approve_and_deny_a_signature_through_the_prompt() {
-    let app = PathBuf::from(std::env::var("LATCHKEY_E2E_APP").expect("LATCHKEY_E2E_APP: the built desktop app"));
-    let scratch = tempfile::tempdir().unwrap();
-    let home = scratch.path().join("home");
-    let latchkey_home = scratch.path().join("latchkey");
-    let socket = scratch.path().join("agent.sock");
-    std::fs::create_dir_all(home.join("data")).unwrap();
+    let scratch = Scratch::new();
+    let (home, latchkey_home, socket) = (&scratch.home, &scratch.latchkey_home, &scratch.socket);
     // A store key that asks before each use, made with the CLI before the app starts.
-    latchkey_cli(&home, &latchkey_home, &["key", "new", "e2e-confirm", "--no-passphrase", "-C", "e2e-confirm"]);
-    latchkey_cli(&home, &latchkey_home, &["key", "policy", "e2e-confirm", "--confirm"]);
+    latchkey_cli(home, latchkey_home, &["key", "new", "e2e-confirm", "--no-passphrase", "-C", "e2e-confirm"]);
+    latchkey_cli(home, latchkey_home, &["key", "policy", "e2e-confirm", "--confirm"]);
     let public_key = latchkey_home.join("keys/e2e-confirm.pub");
-    let message = scratch.path().join("message.txt");
+    let message = scratch.path("message.txt");
     std::fs::write(&message, "approve me\n").unwrap();
 
-    let mut keyring = start_keyring(&home);
-    let driver =
-        Driver::start(&[("HOME", &home), ("LATCHKEY_HOME", &latchkey_home), ("LATCHKEY_AGENT_SOCKET", &socket)]);
-    let capabilities = serde_json::json!({ "tauri:options": { "application": app } });
-    let client = ClientBuilder::rustls()
-        .expect("tls")
-        .capabilities(capabilities.as_object().unwrap().clone())
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("WebDriver session with the app");
-    css(&client, "[data-testid=key-row][data-name='e2e-confirm']").await;
+    let session = launch(&scratch).await;
+    let client = &session.client;
+    css(client, "[data-testid=key-row][data-name='e2e-confirm']").await;
     for _ in 0..100 {
-        if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
     // Allow once: the prompt names the key and the process, and the signature verifies.
-    let signer = sign_in_background(&socket, &public_key, &message);
-    css(&client, "[data-testid=prompt-dialog][data-kind='approval']").await;
-    let key = css(&client, "[data-testid=prompt-key]").await.text().await.unwrap();
+    let signer = sign_in_background(socket, &public_key, &message);
+    css(client, "[data-testid=prompt-dialog][data-kind='approval']").await;
+    let key = css(client, "[data-testid=prompt-key]").await.text().await.unwrap();
     assert!(key.contains("e2e-confirm"), "{key}");
-    let process = css(&client, "[data-testid=prompt-process]").await.text().await.unwrap();
+    let process = css(client, "[data-testid=prompt-process]").await.text().await.unwrap();
     assert!(process.contains("ssh-keygen"), "the prompt shows who asked: {process}");
-    click(&client, "[data-testid=prompt-allow-once]").await;
+    click(client, "[data-testid=prompt-allow-once]").await;
     let status = tokio::task::spawn_blocking(move || wait_child(signer)).await.unwrap();
     assert!(status.success(), "allowed signing must succeed");
-    let allowed = scratch.path().join("allowed_signers");
+    let allowed = scratch.path("allowed_signers");
     let line = std::fs::read_to_string(&public_key).unwrap();
     std::fs::write(&allowed, format!("e2e {}\n", line.split_whitespace().take(2).collect::<Vec<_>>().join(" ")))
         .unwrap();
@@ -272,32 +304,25 @@ async fn approve_and_deny_a_signature_through_the_prompt() {
         .args(["-Y", "verify", "-n", "file", "-I", "e2e", "-f"])
         .arg(&allowed)
         .arg("-s")
-        .arg(scratch.path().join("message.txt.sig"))
+        .arg(scratch.path("message.txt.sig"))
         .stdin(std::fs::File::open(&message).unwrap())
         .output()
         .unwrap();
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
 
     // Deny: ssh-keygen fails.
-    std::fs::remove_file(scratch.path().join("message.txt.sig")).unwrap();
-    let signer = sign_in_background(&socket, &public_key, &message);
-    css(&client, "[data-testid=prompt-dialog][data-kind='approval']").await;
-    click(&client, "[data-testid=prompt-deny]").await;
+    std::fs::remove_file(scratch.path("message.txt.sig")).unwrap();
+    let signer = sign_in_background(socket, &public_key, &message);
+    css(client, "[data-testid=prompt-dialog][data-kind='approval']").await;
+    click(client, "[data-testid=prompt-deny]").await;
     let status = tokio::task::spawn_blocking(move || wait_child(signer)).await.unwrap();
     assert!(!status.success(), "a denied signature must fail");
-    assert!(!scratch.path().join("message.txt.sig").exists());
+    assert!(!scratch.path("message.txt.sig").exists());
 
     // Both show in the activity log.
-    click(&client, "[data-testid=nav-agent]").await;
-    css(&client, "[data-testid=activity-row][data-outcome='signed'][data-key='e2e-confirm']").await;
-    css(&client, "[data-testid=activity-row][data-outcome='denied'][data-key='e2e-confirm']").await;
-    if let Ok(dir) = std::env::var("LATCHKEY_SCREENSHOT_DIR") {
-        let png = client.screenshot().await.expect("screenshot");
-        std::fs::write(Path::new(&dir).join("agent.png"), png).unwrap();
-    }
-
-    client.close().await.ok();
-    drop(driver);
-    let _ = Command::new("kill").args(["-TERM", &keyring.id().to_string()]).status();
-    let _ = keyring.wait();
+    click(client, "[data-testid=nav-agent]").await;
+    css(client, "[data-testid=activity-row][data-outcome='signed'][data-key='e2e-confirm']").await;
+    css(client, "[data-testid=activity-row][data-outcome='denied'][data-key='e2e-confirm']").await;
+    session.screenshot("agent.png").await;
+    session.close().await;
 }

@@ -457,77 +457,78 @@ impl KeyStore {
     /// Change the comment in the private key and its `.pub`, keeping passphrase and rounds.
     pub fn set_comment(&self, name: &str, comment: &str, passphrase: Option<&Passphrase>) -> Result<KeySummary> {
         keys::check_comment(comment)?;
-        let _lock = self.lock()?;
-        let mut meta = self.load()?;
-        let record = Self::record(&meta, name)?.clone();
-        let current = read_key_file(&record.private_key)?;
-        let rounds = keys::rounds_of(&current).unwrap_or(keys::STANDARD_ROUNDS);
-        let remembered = if current.is_encrypted() && passphrase.is_none() && record.remember_passphrase {
-            self.secrets.get(&secret_id(&record))?
-        } else {
-            None
-        };
-        let passphrase = passphrase.or(remembered.as_ref());
-        let mut opened = match (current.is_encrypted(), passphrase) {
-            (false, _) => current.clone(),
-            (true, Some(p)) => keys::decrypt(&current, p)?,
-            (true, None) => return Err(KeyError::PassphraseRequired.into()),
-        };
-        opened.set_comment(comment);
-        let rewritten =
-            if current.is_encrypted() { keys::protect(&opened, passphrase, rounds)? } else { opened.clone() };
-        let text = keys::to_openssh(&rewritten)?;
-        let public_line = keys::public_line(opened.public_key().key_data(), comment);
-        let public_path = pub_path(&record.private_key);
-        fsutil::write_group(
-            &[
-                FileSpec { path: &record.private_key, contents: text.as_bytes(), mode: 0o600 },
-                FileSpec { path: &public_path, contents: format!("{public_line}\n").as_bytes(), mode: 0o644 },
-            ],
-            Overwrite::Replace,
-        )?;
-        let entry = meta
-            .keys
-            .iter_mut()
-            .find(|r| r.name.as_str() == name)
-            .ok_or_else(|| StoreError::NoSuchKey { name: name.into() })?;
-        entry.public_key = public_line;
-        let summary = summarize(entry);
-        metadata::save(&self.metadata_path(), &meta)?;
-        Ok(summary)
+        self.update(name, |record| {
+            let current = read_key_file(&record.private_key)?;
+            let rounds = keys::rounds_of(&current).unwrap_or(keys::STANDARD_ROUNDS);
+            let remembered = if current.is_encrypted() && passphrase.is_none() && record.remember_passphrase {
+                self.secrets.get(&secret_id(record))?
+            } else {
+                None
+            };
+            let passphrase = passphrase.or(remembered.as_ref());
+            let mut opened = match (current.is_encrypted(), passphrase) {
+                (false, _) => current.clone(),
+                (true, Some(p)) => keys::decrypt(&current, p)?,
+                (true, None) => return Err(KeyError::PassphraseRequired.into()),
+            };
+            opened.set_comment(comment);
+            let rewritten =
+                if current.is_encrypted() { keys::protect(&opened, passphrase, rounds)? } else { opened.clone() };
+            let text = keys::to_openssh(&rewritten)?;
+            let public_line = keys::public_line(opened.public_key().key_data(), comment);
+            let public_path = pub_path(&record.private_key);
+            fsutil::write_group(
+                &[
+                    FileSpec { path: &record.private_key, contents: text.as_bytes(), mode: 0o600 },
+                    FileSpec { path: &public_path, contents: format!("{public_line}\n").as_bytes(), mode: 0o644 },
+                ],
+                Overwrite::Replace,
+            )?;
+            record.public_key = public_line;
+            Ok(())
+        })
     }
 
     /// Keep `passphrase` in the OS keyring for `name`, after checking that it opens the key.
     pub fn remember(&self, name: &str, passphrase: &Passphrase) -> Result<KeySummary> {
-        let _lock = self.lock()?;
-        let mut meta = self.load()?;
-        let record = Self::record(&meta, name)?.clone();
-        let key = read_key_file(&record.private_key)?;
-        keys::decrypt(&key, passphrase)?;
-        self.secrets.set(&secret_id(&record), passphrase)?;
-        let entry = meta
-            .keys
-            .iter_mut()
-            .find(|r| r.name.as_str() == name)
-            .ok_or_else(|| StoreError::NoSuchKey { name: name.into() })?;
-        entry.remember_passphrase = true;
-        let summary = summarize(entry);
-        metadata::save(&self.metadata_path(), &meta)?;
-        Ok(summary)
+        self.update(name, |record| {
+            keys::decrypt(&read_key_file(&record.private_key)?, passphrase)?;
+            self.secrets.set(&secret_id(record), passphrase)?;
+            record.remember_passphrase = true;
+            Ok(())
+        })
+    }
+
+    /// Remove a remembered passphrase from the keyring.
+    pub fn forget(&self, name: &str) -> Result<KeySummary> {
+        self.update(name, |record| {
+            self.secrets.delete(&secret_id(record))?;
+            record.remember_passphrase = false;
+            Ok(())
+        })
     }
 
     /// Change what the agent may do with a key.
     pub fn set_policy(&self, name: &str, policy: KeyPolicy) -> Result<KeySummary> {
         policy.validate().map_err(StoreError::InvalidPolicy)?;
+        self.update(name, |record| {
+            record.policy = policy;
+            Ok(())
+        })
+    }
+
+    /// Change one key's record under the store lock: `change` does its side effects (key files,
+    /// keyring) and edits the record, which is saved only if it succeeded.
+    fn update(&self, name: &str, change: impl FnOnce(&mut KeyRecord) -> Result<()>) -> Result<KeySummary> {
         let _lock = self.lock()?;
         let mut meta = self.load()?;
-        let entry = meta
+        let record = meta
             .keys
             .iter_mut()
             .find(|r| r.name.as_str() == name)
             .ok_or_else(|| StoreError::NoSuchKey { name: name.into() })?;
-        entry.policy = policy;
-        let summary = summarize(entry);
+        change(record)?;
+        let summary = summarize(record);
         metadata::save(&self.metadata_path(), &meta)?;
         Ok(summary)
     }
@@ -546,23 +547,6 @@ impl KeyStore {
         use std::os::unix::fs::MetadataExt;
         let meta = std::fs::metadata(self.metadata_path()).ok()?;
         Some(StoreStamp { inode: meta.ino(), modified: meta.modified().ok(), len: meta.len() })
-    }
-
-    /// Remove a remembered passphrase from the keyring.
-    pub fn forget(&self, name: &str) -> Result<KeySummary> {
-        let _lock = self.lock()?;
-        let mut meta = self.load()?;
-        let record = Self::record(&meta, name)?.clone();
-        self.secrets.delete(&secret_id(&record))?;
-        let entry = meta
-            .keys
-            .iter_mut()
-            .find(|r| r.name.as_str() == name)
-            .ok_or_else(|| StoreError::NoSuchKey { name: name.into() })?;
-        entry.remember_passphrase = false;
-        let summary = summarize(entry);
-        metadata::save(&self.metadata_path(), &meta)?;
-        Ok(summary)
     }
 
     /// Remove a key from the store. Files Latchkey created are deleted; a registered key's

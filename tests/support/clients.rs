@@ -4,51 +4,12 @@
 // Test code: a panic is how a failure is reported (clippy.toml only exempts #[test] bodies).
 #![allow(clippy::unwrap_used)]
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{Run, Sandbox};
+use super::Sandbox;
 
-/// Run `cmd` with `stdin`, killing it (by its PID) if it has not finished within `limit`.
-#[track_caller]
-pub fn run_for(cmd: &mut Command, stdin: &str, limit: Duration) -> Run {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-    if let Some(mut input) = child.stdin.take() {
-        let _ = input.write_all(stdin.as_bytes());
-    }
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let deadline = Instant::now() + limit;
-    let (status, timed_out) = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break (status.code(), false);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            break (child.wait().ok().and_then(|s| s.code()), true);
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let run = Run { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() };
-    assert!(!timed_out, "{cmd:?} did not finish within {limit:?}:\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
-    run
-}
+pub use super::run_for;
 
 /// An `$SSH_ASKPASS` program for the agent that records every call (one line: the kind, from
 /// SSH_ASKPASS_PROMPT, and the prompt with newlines flattened), prints a reply line if one is set

@@ -6,9 +6,10 @@ pub mod clients;
 pub mod sshd;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 pub const LATCHKEY: &str = env!("CARGO_BIN_EXE_latchkey");
 
@@ -48,8 +49,18 @@ impl From<Output> for Run {
     }
 }
 
-/// Run `cmd` with `stdin` fed in (and closed), never on a terminal.
+/// No tool a test runs may take longer than this (a hung one fails the test instead of CI).
+pub const TOOL_LIMIT: Duration = Duration::from_secs(300);
+
+/// Run `cmd` with `stdin` fed in (and closed), never on a terminal, for at most [`TOOL_LIMIT`].
+#[track_caller]
 pub fn run(cmd: &mut Command, stdin: &str) -> Run {
+    run_for(cmd, stdin, TOOL_LIMIT)
+}
+
+/// Run `cmd` with `stdin`, killing it (by its PID) if it has not finished within `limit`.
+#[track_caller]
+pub fn run_for(cmd: &mut Command, stdin: &str, limit: Duration) -> Run {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -59,7 +70,31 @@ pub fn run(cmd: &mut Command, stdin: &str) -> Run {
     if let Some(mut input) = child.stdin.take() {
         let _ = input.write_all(stdin.as_bytes());
     }
-    child.wait_with_output().expect("wait").into()
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let err = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let deadline = Instant::now() + limit;
+    let (status, timed_out) = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break (status.code(), false);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break (child.wait().ok().and_then(|s| s.code()), true);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let run = Run { status, stdout: out.join().unwrap_or_default(), stderr: err.join().unwrap_or_default() };
+    assert!(!timed_out, "{cmd:?} did not finish within {limit:?}:\nstdout: {}\nstderr: {}", run.stdout, run.stderr);
+    run
 }
 
 /// A scratch area with its own LATCHKEY_HOME and HOME, so nothing touches the real user's files.
