@@ -237,3 +237,66 @@ fn p521_keys_with_short_scalars_from_ssh_keygen_are_read() {
         }
     }
 }
+
+/// On a terminal, `latchkey keygen` asks for the passphrase twice without echoing it (a real
+/// pseudo-terminal from util-linux `script`; answers are typed only once each prompt is shown).
+#[test]
+fn on_a_terminal_the_passphrase_is_prompted_without_echo() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let sb = Sandbox::new();
+    let key = sb.path("typed");
+    let command = format!("{} keygen -q -t ed25519 -C typed -f {}", support::LATCHKEY, key.display());
+    let mut child = sb
+        .command("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    let seen = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 256];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let wait_for = |text: &str| {
+        for _ in 0..300 {
+            if seen.lock().unwrap().contains(text) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("no {text:?} prompt within 15 s; saw {:?}", seen.lock().unwrap());
+    };
+    wait_for("Enter passphrase (empty for no passphrase): ");
+    stdin.write_all(b"typed secret\n").unwrap();
+    wait_for("Enter same passphrase again: ");
+    stdin.write_all(b"typed secret\n").unwrap();
+    for _ in 0..300 {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = child.try_wait().unwrap();
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    drop(stdin);
+    reader.join().unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(0), "{:?}", seen.lock().unwrap());
+    let shown = seen.lock().unwrap().clone();
+    assert!(!shown.contains("typed secret"), "the passphrase was echoed: {shown:?}");
+    sb.tool("ssh-keygen", &["-y", "-P", "typed secret", "-f", key.to_str().unwrap()]).success();
+}

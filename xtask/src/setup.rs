@@ -30,6 +30,8 @@ const TEST_PACKAGES: &[&str] = &[
     "openssh-server",
     "putty-tools",
     "openssl",
+    // `script`, for the tests that need a pseudo-terminal.
+    "bsdutils",
     "git",
     "xvfb",
     "xauth",
