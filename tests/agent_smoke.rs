@@ -38,6 +38,15 @@ fn a_second_agent_never_takes_over_a_live_socket() {
     assert_eq!(sb.tool_agent(&first, "ssh-add", &["-l"], "").status, Some(1));
 }
 
+/// SIGTERM to a pid we started, when dropped.
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").arg(self.0.to_string()).status();
+    }
+}
+
 #[test]
 fn a_stale_socket_is_replaced_and_the_shell_lines_follow_ssh_agent() {
     let sb = Sandbox::new();
@@ -60,6 +69,8 @@ fn a_stale_socket_is_replaced_and_the_shell_lines_follow_ssh_agent() {
             .and_then(|l| l.strip_prefix("echo Agent pid "))
             .and_then(|l| l.trim_end_matches(';').parse().ok())
             .expect("a pid in the output");
+        // Stopped even if an assertion below fails: a test never leaves its agent running.
+        let _daemon = KillOnDrop(pid);
         let expected = expected.replace("{S}", socket.to_str().unwrap()).replace("{P}", &pid.to_string());
         assert_eq!(out.stdout, expected);
         let mut cmd = sb.command("ssh-add");
