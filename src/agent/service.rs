@@ -230,7 +230,7 @@ impl Agent {
                 options,
             }),
         };
-        agent.refresh_store(&mut agent.state());
+        let _ = agent.refresh_store(&mut agent.state());
         agent
     }
 
@@ -320,18 +320,19 @@ impl Agent {
 
     /// Reload store keys when keys.toml changed: new keys appear, removed ones go (wiped),
     /// unchanged ones keep their decrypted key.
-    fn refresh_store(&self, state: &mut State) {
-        let Some(store) = &self.shared.store else { return };
+    /// Returns whether the store changed (so the desktop can redraw).
+    fn refresh_store(&self, state: &mut State) -> bool {
+        let Some(store) = &self.shared.store else { return false };
         let stamp = store.modified();
         if stamp == state.store_stamp && state.store_loaded {
-            return;
+            return false;
         }
         state.store_loaded = true;
         let records = match store.records() {
             Ok(r) => r,
             Err(e) => {
                 log(format_args!("cannot read the key store: {e}"));
-                return;
+                return false;
             }
         };
         state.store_stamp = stamp;
@@ -378,6 +379,7 @@ impl Agent {
                 None => state.identities.push(a),
             }
         }
+        true
     }
 
     /// The state, locked, after housekeeping. The observer hears of what housekeeping changed
@@ -397,9 +399,8 @@ impl Agent {
     /// to tell the observer once the lock is released.
     #[must_use]
     fn housekeeping(&self, state: &mut State) -> bool {
-        self.refresh_store(state);
+        let mut changed = self.refresh_store(state);
         let now = Instant::now();
-        let mut changed = false;
         if let Some(idle) = state.idle_lock {
             let unlocked_any =
                 state.identities.iter().any(|i| i.signer.is_some() && matches!(i.origin, Origin::Store { .. }));
@@ -837,7 +838,7 @@ impl Agent {
         if !matches!(state.lock, LockState::Unlocked) {
             return failure();
         }
-        self.refresh_store(&mut state);
+        let _ = self.refresh_store(&mut state);
         let expires = lifetime.map(|l| Instant::now() + l);
         if let Some(id) =
             state.identities.iter_mut().find(|i| i.blob == blob && matches!(i.origin, Origin::Store { .. }))

@@ -58,9 +58,16 @@ pub fn agent_unlock(agent: State<'_, DesktopAgent>, keys: State<'_, KeysState>) 
 }
 
 #[tauri::command]
-pub async fn set_key_policy(keys: State<'_, KeysState>, request: SetPolicyRequest) -> IpcResult<KeySummary> {
+pub async fn set_key_policy(
+    keys: State<'_, KeysState>,
+    agent: State<'_, DesktopAgent>,
+    request: SetPolicyRequest,
+) -> IpcResult<KeySummary> {
     let store = keys.store.clone();
-    blocking(move || Ok(store.set_policy(&request.name, request.policy)?)).await
+    let summary = blocking(move || Ok(store.set_policy(&request.name, request.policy)?)).await?;
+    // The agent picks the new policy up now (and tells the window), not at its next tick.
+    agent.agent.tick();
+    Ok(summary)
 }
 
 #[tauri::command]
