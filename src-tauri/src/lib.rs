@@ -37,6 +37,8 @@ pub fn app<R: Runtime>(builder: Builder<R>, store: KeyStore) -> Builder<R> {
         ))
         .manage(commands::keys::KeysState { store: store.clone() })
         .setup(move |app| {
+            // No core dumps, no ptrace by the user's other processes: the app holds decrypted keys.
+            let _ = latchkey::agent::memory::harden(false);
             let handle = app.handle().clone();
             let desktop_agent = agent::start(&handle, store.clone(), agent::socket_path());
             let ticking = desktop_agent.agent.clone();

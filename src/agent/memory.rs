@@ -18,10 +18,15 @@ pub struct Hardening {
 /// Memory the agent may need locked: thread stacks, buffers and keys (64 MiB is ample).
 const NEEDED_MEMLOCK: u64 = 64 << 20;
 
+/// Harden the process; `lock_memory` also tries mlockall (the headless agent: small and all of it
+/// worth keeping out of swap; not the desktop app, whose web view would pin hundreds of MiB).
 #[allow(unsafe_code)]
-pub fn harden() -> Hardening {
+pub fn harden(lock_memory: bool) -> Hardening {
     // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and touches no memory of ours.
     let no_dump = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } == 0;
+    if !lock_memory {
+        return Hardening { no_dump, memory_locked: false, note: None };
+    }
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: getrlimit writes into the struct we pass.
     let have_limit = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0;

@@ -111,7 +111,7 @@ pub fn run(args: AgentArgs) -> Result<(), CliError> {
             return Ok(());
         }
     }
-    let hardening = agent::memory::harden();
+    let hardening = agent::memory::harden(true);
     if let Some(note) = &hardening.note {
         eprintln!("latchkey agent: {note}");
     }
