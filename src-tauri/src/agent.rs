@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
@@ -194,6 +194,8 @@ pub struct DesktopAgent {
     pub agent: Agent,
     pub prompts: Arc<Prompts>,
     pub serving: Mutex<Serving>,
+    /// The "notify on each signature" setting, kept here so a signature does not read a file.
+    pub notify_on_sign: AtomicBool,
 }
 
 /// Create the agent and start serving on `socket` in the background. Failing to bind (another
@@ -203,9 +205,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, store: Arc<KeyStore>, socket: PathB
     let bridge = Arc::new(DesktopBridge { app: app.clone(), prompts: prompts.clone() });
     let mut known_hosts = latchkey::agent::hosts_files();
     known_hosts.dedup();
+    let settings = latchkey::settings::Settings::load(store.root());
     let options = AgentOptions {
         default_lifetime: None,
-        idle_lock: latchkey::settings::Settings::load(store.root()).idle_lock(),
+        idle_lock: settings.idle_lock(),
         idle_action: IdleAction::Lock,
         known_hosts,
         activity_file: Some(store.root().join("activity.jsonl")),
@@ -224,7 +227,12 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, store: Arc<KeyStore>, socket: PathB
         }
         Err(e) => Serving::No { socket, problem: e.to_string() },
     };
-    DesktopAgent { agent, prompts, serving: Mutex::new(serving) }
+    DesktopAgent {
+        agent,
+        prompts,
+        serving: Mutex::new(serving),
+        notify_on_sign: AtomicBool::new(settings.notify_on_sign),
+    }
 }
 
 /// The socket the desktop agent binds: `LATCHKEY_AGENT_SOCKET`, else the default.

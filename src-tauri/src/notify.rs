@@ -9,8 +9,8 @@ pub fn signature<R: Runtime>(app: &AppHandle<R>, entry: &ActivityEntry) {
     if entry.outcome != "signed" {
         return;
     }
-    let Some(keys) = app.try_state::<crate::commands::keys::KeysState>() else { return };
-    if !latchkey::settings::Settings::load(keys.store.root()).notify_on_sign {
+    let Some(agent) = app.try_state::<crate::agent::DesktopAgent>() else { return };
+    if !agent.notify_on_sign.load(std::sync::atomic::Ordering::Relaxed) {
         return;
     }
     let host = entry.host.as_deref().map(|h| format!(" for {h}")).unwrap_or_default();

@@ -96,6 +96,7 @@ pub async fn save_settings<R: Runtime>(
     let saved = settings.clone();
     blocking(move || Ok(saved.save(&root)?)).await?;
     agent.agent.set_idle_lock(settings.idle_lock());
+    agent.notify_on_sign.store(settings.notify_on_sign, std::sync::atomic::Ordering::Relaxed);
     let autostart = app.autolaunch();
     let result = if settings.start_at_login { autostart.enable() } else { autostart.disable() };
     if let Err(e) = result {
