@@ -29,6 +29,8 @@ import type {
   UnlockAnswer,
 } from '../src/lib/bindings';
 import type { FileDrop, SaveFilter } from '../src/lib/api';
+import { identity } from '../src/test/agentFixtures';
+import { probe, summary } from '../src/test/fixtures';
 
 const params = new URLSearchParams(location.search);
 const keyring = !params.has('nokeyring');
@@ -45,23 +47,15 @@ function fakeFingerprint(seed: string): string {
   return `SHA256:${out}`;
 }
 
+// The tests' fixtures, with Alice's names and paths: a generated, encrypted Ed25519 key.
 function key(name: string, over: Partial<KeySummary> = {}): KeySummary {
-  return {
+  return summary({
     name,
-    key_type: 'ED25519',
-    display_type: 'Ed25519',
-    bits: 256,
     fingerprint_sha256: fakeFingerprint(name),
     comment: 'alice@workstation',
     path: `/home/alice/.local/share/latchkey/keys/${name}`,
-    origin: 'generated',
-    encrypted: true,
-    kdf_rounds: 16,
-    remembered: false,
-    problem: null,
-    policy: { confirm: false, hosts: [], lifetime_minutes: null, forwarding: 'ask' },
     ...over,
-  };
+  });
 }
 
 let keys: KeySummary[] = params.has('empty')
@@ -144,14 +138,11 @@ export const probeImport = async (source: ImportSource): Promise<ImportProbe> =>
   if (source.type === 'text' && !source.text.includes('PRIVATE KEY')) {
     throw { code: 'unrecognized_format', message: 'no private key found in the pasted text' };
   }
-  return {
-    format: 'openssh',
-    encrypted: true,
-    key_type: 'Ed25519',
+  return probe({
     fingerprint_sha256: fakeFingerprint('imported'),
     comment: 'alice@old-laptop',
     suggested_name: source.type === 'path' ? source.path.split('/').pop() || 'imported' : 'pasted-key',
-  };
+  });
 };
 export const importKey = async (r: ImportRequest): Promise<Saved> => {
   await delay(300);
@@ -247,17 +238,13 @@ function status(): AgentStatus {
         expires_in_secs: !locked && i === 1 ? 3412 : null,
       }))
       .concat([
-        {
+        identity({
           name: 'alice@old-laptop',
           fingerprint: fakeFingerprint('ssh-add'),
           comment: 'alice@old-laptop',
-          key_type: 'ssh-ed25519',
           from_store: false,
           unlocked: !locked,
-          confirm: false,
-          hosts: [],
-          expires_in_secs: null,
-        },
+        }),
       ]),
     export_line: `export SSH_AUTH_SOCK=${socket}`,
     settings,

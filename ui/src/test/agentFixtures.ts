@@ -1,4 +1,4 @@
-// Agent test data shaped like the backend's answers.
+// Agent test data shaped like the backend's answers. preview/fake-api.ts builds on it too.
 
 import type { ActivityEntry, AgentStatus, ApprovalRequest, IdentityView, Prompt, UnlockRequest } from '../lib/bindings';
 

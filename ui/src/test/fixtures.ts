@@ -1,4 +1,4 @@
-// Test data shaped like the backend's answers.
+// Test data shaped like the backend's answers. preview/fake-api.ts builds on it too.
 
 import type { ImportProbe, KeyDetails, KeySummary, Saved } from '../lib/bindings';
 
