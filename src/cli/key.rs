@@ -269,7 +269,7 @@ pub fn run(command: KeyCommand) -> CliResult {
             println!("Type:        {}", s.display_type);
             println!("File:        {}{}", s.path, origin_note(s.origin));
             println!("Comment:     {}", s.comment);
-            println!("Passphrase:  {}", protection_note(s));
+            println!("Protected:   {}", protection_note(s));
             println!("SHA256:      {}", s.fingerprint_sha256);
             println!("MD5:         {}", details.fingerprint_md5);
             if let Some(problem) = &s.problem {
@@ -347,12 +347,12 @@ pub fn run(command: KeyCommand) -> CliResult {
             let mut prompter = Prompter::new(passphrase_stdin);
             let p = prompter.passphrase("Enter passphrase: ", "use --passphrase-stdin")?;
             store.remember(&name, &p)?;
-            println!("The passphrase of {name:?} is now kept in the OS keyring.");
+            println!("{name:?} now unlocks with what the OS keyring keeps for it.");
             Ok(())
         }
         KeyCommand::Forget { name } => {
             store.forget(&name)?;
-            println!("Forgot the passphrase of {name:?}.");
+            println!("The OS keyring no longer keeps anything for {name:?}.");
             Ok(())
         }
         KeyCommand::Unlock { name, socket, passphrase_stdin } => {
