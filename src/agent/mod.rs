@@ -3,7 +3,7 @@
 //!
 //! | module          | owns                                                                 |
 //! |-----------------|----------------------------------------------------------------------|
-//! | [`service`]     | the agent as a function from request to response: identities, policy, lock |
+//! | [`service`]     | the agent as a function from request to response: identities, policy, lock (`sign`: the hot path; `manage`: add, remove, lock, extensions) |
 //! | [`server`]      | the socket: binding safely, peer credentials, one task per connection |
 //! | `wire`          | framing (256 KiB limit) and the byte-level messages handled directly  |
 //! | `session_bind`  | session-bind@openssh.com and userauth parsing                          |
