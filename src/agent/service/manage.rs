@@ -93,11 +93,12 @@ impl Agent {
         if keypair.encode(&mut *private).is_err() {
             return failure();
         }
+        let stamp = self.look_at_store(StoreLook::Now);
         let mut state = self.state();
         if !matches!(state.lock, LockState::Unlocked) {
             return failure();
         }
-        let _ = self.refresh_store(&mut state);
+        let _ = self.refresh_store(&mut state, stamp);
         let expires = lifetime.map(|l| Instant::now() + l);
         if let Some(id) =
             state.identities.iter_mut().find(|i| i.blob == blob && matches!(i.origin, Origin::Store { .. }))

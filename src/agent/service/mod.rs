@@ -8,6 +8,7 @@
 //! dispatch; `sign` answers REQUEST_IDENTITIES and SIGN (the hot path, and unlocking on demand);
 //! `manage` the messages that change the state (add, remove, lock, unlock, extensions).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -185,11 +186,27 @@ pub struct Agent {
 struct Shared {
     state: Mutex<State>,
     store: Option<Arc<KeyStore>>,
+    /// When keys.toml was last looked at, in milliseconds after `started` (0: never).
+    store_looked: AtomicU64,
+    started: Instant,
     approver: Arc<dyn Approver>,
     unlocker: Arc<dyn Unlocker>,
     observer: Arc<dyn Observer>,
     activity: ActivityLog,
     options: AgentOptions,
+}
+
+/// How long a signature relies on the last look at keys.toml. Listing identities, the desktop
+/// and every message that changes the agent look every time; signatures (a job signing many
+/// commits, a benchmark) cost one stat(2) per interval instead of one each, and a sign request
+/// for a key the agent does not know looks again before refusing.
+const STORE_RECHECK: Duration = Duration::from_millis(250);
+
+/// Whether to look at keys.toml now or only when the last look is older than [`STORE_RECHECK`].
+#[derive(Debug, Clone, Copy)]
+pub(super) enum StoreLook {
+    Now,
+    IfStale,
 }
 
 fn failure() -> Vec<u8> {
@@ -227,6 +244,8 @@ impl Agent {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
                 store,
+                store_looked: AtomicU64::new(0),
+                started: Instant::now(),
                 approver,
                 unlocker,
                 observer,
@@ -234,7 +253,8 @@ impl Agent {
                 options,
             }),
         };
-        let _ = agent.refresh_store(&mut agent.state());
+        let stamp = agent.look_at_store(StoreLook::Now);
+        let _ = agent.refresh_store(&mut agent.state(), stamp);
         agent
     }
 
@@ -252,7 +272,7 @@ impl Agent {
 
     /// The identities, as the desktop shows them.
     pub fn identities(&self) -> Vec<IdentityView> {
-        let state = self.housekept_state();
+        let state = self.housekept_state(StoreLook::Now);
         let now = Instant::now();
         state
             .identities
@@ -319,15 +339,29 @@ impl Agent {
 
     /// Periodic housekeeping (expiry, idle lock) for hosts that want it without requests.
     pub fn tick(&self) {
-        drop(self.housekept_state());
+        drop(self.housekept_state(StoreLook::Now));
     }
 
-    /// Reload store keys when keys.toml changed: new keys appear, removed ones go (wiped),
-    /// unchanged ones keep their decrypted key.
+    /// Stat keys.toml, outside the state lock; None when there is no store or `look` says the
+    /// last look is recent enough.
+    fn look_at_store(&self, look: StoreLook) -> Option<Option<crate::store::StoreStamp>> {
+        let store = self.shared.store.as_ref()?;
+        let now = u64::try_from(self.shared.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1) + 1;
+        if matches!(look, StoreLook::IfStale) {
+            let last = self.shared.store_looked.load(Ordering::Relaxed);
+            if last != 0 && now.saturating_sub(last) < STORE_RECHECK.as_millis() as u64 {
+                return None;
+            }
+        }
+        self.shared.store_looked.store(now, Ordering::Relaxed);
+        Some(store.modified())
+    }
+
+    /// Reload store keys when keys.toml changed (`stamp`, from [`Self::look_at_store`]): new
+    /// keys appear, removed ones go (wiped), unchanged ones keep their decrypted key.
     /// Returns whether the store changed (so the desktop can redraw).
-    fn refresh_store(&self, state: &mut State) -> bool {
-        let Some(store) = &self.shared.store else { return false };
-        let stamp = store.modified();
+    fn refresh_store(&self, state: &mut State, stamp: Option<Option<crate::store::StoreStamp>>) -> bool {
+        let (Some(store), Some(stamp)) = (&self.shared.store, stamp) else { return false };
         if stamp == state.store_stamp && state.store_loaded {
             return false;
         }
@@ -389,9 +423,10 @@ impl Agent {
     /// The state, locked, after housekeeping. The observer hears of what housekeeping changed
     /// with the lock released: it may read the agent (the desktop's tray calls `is_locked`), and
     /// the state mutex is not reentrant.
-    fn housekept_state(&self) -> MutexGuard<'_, State> {
+    fn housekept_state(&self, look: StoreLook) -> MutexGuard<'_, State> {
+        let stamp = self.look_at_store(look);
         let mut state = self.state();
-        if self.housekeeping(&mut state) {
+        if self.housekeeping(&mut state, stamp) {
             drop(state);
             self.shared.observer.state_changed();
             state = self.state();
@@ -402,8 +437,8 @@ impl Agent {
     /// Expire lifetimes and grants; idle lock. Returns whether anything changed, for the caller
     /// to tell the observer once the lock is released.
     #[must_use]
-    fn housekeeping(&self, state: &mut State) -> bool {
-        let mut changed = self.refresh_store(state);
+    fn housekeeping(&self, state: &mut State, stamp: Option<Option<crate::store::StoreStamp>>) -> bool {
+        let mut changed = self.refresh_store(state, stamp);
         let now = Instant::now();
         if let Some(idle) = state.idle_lock {
             let unlocked_any =

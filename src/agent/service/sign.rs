@@ -8,7 +8,7 @@ use super::*;
 impl Agent {
     pub(super) fn identities_answer(&self, conn: &mut Connection) -> Vec<u8> {
         let destination = self.destination(conn);
-        let state = self.housekept_state();
+        let state = self.housekept_state(StoreLook::Now);
         let mut out = vec![wire::SSH2_AGENT_IDENTITIES_ANSWER];
         if !matches!(state.lock, LockState::Unlocked) {
             wire::put_u32(&mut out, 0);
@@ -48,7 +48,12 @@ impl Agent {
 
         // Find the identity and decide, under the lock; sign outside it.
         let (signer, name, fingerprint, needs_approval, store_name, lifetime) = {
-            let mut state = self.housekept_state();
+            let mut state = self.housekept_state(StoreLook::IfStale);
+            if !state.identities.iter().any(|i| i.blob == request.key_blob) {
+                // Perhaps a key added to the store since the last look.
+                drop(state);
+                state = self.housekept_state(StoreLook::Now);
+            }
             if !matches!(state.lock, LockState::Unlocked) {
                 drop(state);
                 log(format_args!("sign request refused: the agent is locked"));
