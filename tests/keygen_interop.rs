@@ -15,10 +15,35 @@ const TYPES: &[(&str, &str)] = &[
     ("rsa", "2048"),
     ("rsa", "3072"),
     ("rsa", "4096"),
+    ("rsa", "8192"),
 ];
 
 fn public_key_part(line: &str) -> String {
     line.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+/// The ciphername, kdfname and bcrypt rounds of an openssh-key-v1 file (PROTOCOL.key), read
+/// here by hand so the check does not rely on the code it checks. Rounds are `None` without a KDF.
+fn kdf_of(sb: &support::Sandbox, file: &str) -> (String, String, Option<u32>) {
+    let text = std::fs::read_to_string(sb.path(file)).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    let blob = <base64ct::Base64 as base64ct::Encoding>::decode_vec(&body).unwrap();
+    let mut rest = blob.strip_prefix(b"openssh-key-v1\0".as_slice()).expect("openssh-key-v1 magic");
+    let mut string = || {
+        let len = u32::from_be_bytes(rest[..4].try_into().unwrap()) as usize;
+        let (field, tail) = rest[4..].split_at(len);
+        rest = tail;
+        field.to_vec()
+    };
+    let cipher = String::from_utf8(string()).unwrap();
+    let kdf = String::from_utf8(string()).unwrap();
+    let options = string();
+    // kdfoptions for bcrypt: string salt, uint32 rounds.
+    let rounds = (kdf == "bcrypt").then(|| {
+        let salt_len = u32::from_be_bytes(options[..4].try_into().unwrap()) as usize;
+        u32::from_be_bytes(options[4 + salt_len..8 + salt_len].try_into().unwrap())
+    });
+    (cipher, kdf, rounds)
 }
 
 #[test]
@@ -130,9 +155,11 @@ fn generation_messages_follow_ssh_keygen() {
 #[test]
 fn passphrase_change_opens_with_new_and_not_old_and_keeps_rounds_unless_asked() {
     let sb = Sandbox::new();
-    sb.latchkey(&["keygen", "-q", "-t", "ecdsa", "-N", "old pass", "-C", "cmt", "-f", "k"], "").success();
+    sb.latchkey(&["keygen", "-q", "-t", "ecdsa", "-a", "12", "-N", "old pass", "-C", "cmt", "-f", "k"], "").success();
+    assert_eq!(kdf_of(&sb, "k").2, Some(12));
     let out = sb.latchkey(&["keygen", "-p", "-P", "old pass", "-N", "new pass", "-f", "k"], "").success();
     assert_eq!(out.stdout, "Key has comment 'cmt'\nYour identification has been saved with the new passphrase.\n");
+    assert_eq!(kdf_of(&sb, "k").2, Some(12), "-p without -a keeps the rounds");
     sb.tool("ssh-keygen", &["-y", "-P", "new pass", "-f", "k"]).success();
     sb.tool("ssh-keygen", &["-y", "-P", "old pass", "-f", "k"]).failure();
     assert_eq!(mode(&sb.path("k")), 0o600);
@@ -140,8 +167,9 @@ fn passphrase_change_opens_with_new_and_not_old_and_keeps_rounds_unless_asked() 
     // Removing the passphrase, then adding one back.
     sb.latchkey(&["keygen", "-p", "-P", "new pass", "-N", "", "-f", "k"], "").success();
     sb.tool("ssh-keygen", &["-y", "-P", "", "-f", "k"]).success();
-    sb.latchkey(&["keygen", "-p", "-N", "third", "-f", "k"], "").success();
+    sb.latchkey(&["keygen", "-p", "-a", "9", "-N", "third", "-f", "k"], "").success();
     sb.tool("ssh-keygen", &["-y", "-P", "third", "-f", "k"]).success();
+    assert_eq!(kdf_of(&sb, "k").2, Some(9));
 
     // A key changed by ssh-keygen opens with its new passphrase in Latchkey too.
     sb.tool("ssh-keygen", &["-p", "-P", "third", "-N", "fourth", "-f", "k"]).success();
@@ -166,6 +194,131 @@ fn comment_change_matches_ssh_keygen_output_and_keeps_the_passphrase() {
     assert!(opened.stdout.trim_end().ends_with(" after"));
     let public = std::fs::read_to_string(sb.path("ours.pub")).unwrap();
     assert!(public.trim_end().ends_with(" after"));
+}
+
+/// `-c -a N` rewrites the key with N rounds, as ssh-keygen; without -a Latchkey keeps the key's
+/// rounds where ssh-keygen would reset them to its default of 16.
+#[test]
+fn comment_change_with_rounds_rewrites_the_kdf_as_ssh_keygen_does() {
+    let sb = Sandbox::new();
+    for f in ["ours", "theirs"] {
+        sb.tool("ssh-keygen", &["-q", "-t", "ed25519", "-a", "20", "-N", "pw", "-C", "before", "-f", f]).success();
+        assert_eq!(kdf_of(&sb, f), ("aes256-ctr".into(), "bcrypt".into(), Some(20)));
+    }
+    let ours = sb.latchkey(&["keygen", "-c", "-a", "7", "-P", "pw", "-C", "after", "-f", "ours"], "").success();
+    let theirs = sb.tool("ssh-keygen", &["-c", "-a", "7", "-P", "pw", "-C", "after", "-f", "theirs"]).success();
+    assert_eq!(ours.stdout, theirs.stdout);
+    assert_eq!(kdf_of(&sb, "ours"), kdf_of(&sb, "theirs"));
+    assert_eq!(kdf_of(&sb, "ours").2, Some(7));
+    let opened = sb.tool("ssh-keygen", &["-y", "-P", "pw", "-f", "ours"]).success();
+    assert!(opened.stdout.trim_end().ends_with(" after"), "{}", opened.stdout);
+    sb.tool("ssh-keygen", &["-y", "-P", "wrong", "-f", "ours"]).failure();
+
+    sb.latchkey(&["keygen", "-c", "-P", "pw", "-C", "again", "-f", "ours"], "").success();
+    assert_eq!(kdf_of(&sb, "ours").2, Some(7), "without -a the rounds are kept");
+
+    // An unencrypted key has no KDF to change, for either tool.
+    for f in ["plain_ours", "plain_theirs"] {
+        sb.tool("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", "before", "-f", f]).success();
+    }
+    sb.latchkey(&["keygen", "-c", "-a", "7", "-C", "after", "-f", "plain_ours"], "").success();
+    sb.tool("ssh-keygen", &["-c", "-a", "7", "-C", "after", "-f", "plain_theirs"]).success();
+    assert_eq!(kdf_of(&sb, "plain_ours"), ("none".into(), "none".into(), None));
+    assert_eq!(kdf_of(&sb, "plain_ours"), kdf_of(&sb, "plain_theirs"));
+    sb.tool("ssh-keygen", &["-y", "-f", "plain_ours"]).success();
+}
+
+/// When generating, ssh-keygen takes -P as the new key's passphrase, ahead of -N.
+#[test]
+fn dash_p_sets_the_new_keys_passphrase_as_in_ssh_keygen() {
+    let sb = Sandbox::new();
+    let cases: &[(&[&str], &str)] =
+        &[(&["-P", "pw"], "pw"), (&["-P", "pw", "-N", "other"], "pw"), (&["-P", "", "-N", "x"], "")];
+    for (i, (flags, opens_with)) in cases.iter().enumerate() {
+        for tool in ["ours", "theirs"] {
+            let f = format!("{tool}_{i}");
+            let mut args = vec!["-q", "-t", "ed25519", "-C", "c", "-f", &f];
+            args.extend(flags.iter());
+            if tool == "ours" {
+                sb.latchkey(&[&["keygen"], args.as_slice()].concat(), "").success();
+            } else {
+                sb.tool("ssh-keygen", &args).success();
+            }
+            let opened = sb.tool("ssh-keygen", &["-y", "-P", opens_with, "-f", &f]).success();
+            let ours = sb.latchkey(&["keygen", "-y", "-P", opens_with, "-f", &f], "").success();
+            assert_eq!(ours.stdout, opened.stdout);
+            let (cipher, _, _) = kdf_of(&sb, &f);
+            assert_eq!(cipher == "none", opens_with.is_empty(), "{tool} {flags:?}: {cipher}");
+            if !opens_with.is_empty() {
+                let wrong = sb.tool("ssh-keygen", &["-y", "-P", "other", "-f", &f]).failure();
+                assert!(wrong.stderr.contains("incorrect passphrase"), "{tool} {flags:?}: {}", wrong.stderr);
+            }
+        }
+    }
+}
+
+/// ssh-keygen ignores -b for Ed25519; so does Latchkey.
+#[test]
+fn bits_are_ignored_for_ed25519_as_in_ssh_keygen() {
+    let sb = Sandbox::new();
+    for b in ["256", "4096", "17"] {
+        let ours = format!("ours_{b}");
+        let theirs = format!("theirs_{b}");
+        sb.latchkey(&["keygen", "-q", "-t", "ed25519", "-b", b, "-N", "", "-f", &ours], "").success();
+        sb.tool("ssh-keygen", &["-q", "-t", "ed25519", "-b", b, "-N", "", "-f", &theirs]).success();
+        for f in [&ours, &theirs] {
+            let listed = sb.tool("ssh-keygen", &["-l", "-f", &format!("{f}.pub")]).success();
+            assert!(
+                listed.stdout.starts_with("256 SHA256:") && listed.stdout.contains("(ED25519)"),
+                "{}",
+                listed.stdout
+            );
+        }
+    }
+    // Not a number at all is refused by both, with ssh-keygen's words.
+    for b in ["0", "x"] {
+        let ours = sb.latchkey(&["keygen", "-q", "-t", "ed25519", "-b", b, "-N", "", "-f", "bad"], "").failure();
+        let theirs = sb.tool("ssh-keygen", &["-q", "-t", "ed25519", "-b", b, "-N", "", "-f", "bad"]).failure();
+        assert_eq!(ours.status, theirs.status);
+        assert_eq!(ours.stderr.trim_end().strip_prefix("latchkey keygen: "), Some(theirs.stderr.trim_end()));
+        assert!(!sb.path("bad").exists());
+    }
+}
+
+/// ssh-keygen makes RSA keys of 1024 to 16384 bits. Latchkey refuses below 2048 (too weak) and
+/// sizes aws-lc-rs does not generate, each time saying why and what to choose instead.
+#[test]
+fn rsa_sizes_ssh_keygen_makes_but_latchkey_does_not_are_refused_with_the_choices() {
+    let sb = Sandbox::new();
+    let theirs = sb.tool("ssh-keygen", &["-q", "-t", "rsa", "-b", "1023", "-N", "", "-f", "t1023"]).failure();
+    assert!(theirs.stderr.contains("minimum is 1024 bits"), "{}", theirs.stderr);
+    let theirs = sb.tool("ssh-keygen", &["-q", "-t", "rsa", "-b", "16385", "-N", "", "-f", "t16385"]).failure();
+    assert!(theirs.stderr.contains("maximum is 16384 bits"), "{}", theirs.stderr);
+    sb.tool("ssh-keygen", &["-q", "-t", "rsa", "-b", "2560", "-N", "", "-f", "t2560"]).success();
+
+    for b in ["1023", "1024", "2047"] {
+        let out = sb.latchkey(&["keygen", "-q", "-t", "rsa", "-b", b, "-N", "", "-f", "weak"], "").failure();
+        assert_eq!(out.status, Some(255));
+        assert_eq!(
+            out.stderr,
+            format!(
+                "latchkey keygen: RSA keys of {b} bits are too weak to generate: use 2048 bits or more (3072 is the \
+                 default)\n"
+            )
+        );
+    }
+    for b in ["2049", "2560", "5000", "16384", "16385"] {
+        let out = sb.latchkey(&["keygen", "-q", "-t", "rsa", "-b", b, "-N", "", "-f", "odd"], "").failure();
+        assert_eq!(out.status, Some(255));
+        assert_eq!(
+            out.stderr,
+            format!(
+                "latchkey keygen: RSA keys cannot have {b} bits: choose one of 2048, 3072 (the default), 4096 or 8192 \
+                 (aws-lc-rs, which makes Latchkey's RSA keys in constant time, generates no other sizes)\n"
+            )
+        );
+    }
+    assert!(!sb.path("weak").exists() && !sb.path("odd").exists() && !sb.path("odd.pub").exists());
 }
 
 #[test]

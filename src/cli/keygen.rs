@@ -1,14 +1,15 @@
 //! `latchkey keygen`: ssh-keygen's flags for generating and inspecting keys, with ssh-keygen's
 //! output, so scripts can switch to it.
 //!
-//! Supported: `-t -b -C -N -a -f -q` to generate, `-l [-v] [-E sha256|md5] -f` to fingerprint,
-//! `-y [-P] -f`, `-p [-P] [-N] [-a] -f`, `-c [-P] [-C] -f`, `-e -f`. Messages on stdout follow
+//! Supported: `-t -b -C -N -P -a -f -q` to generate, `-l [-v] [-E sha256|md5] -f` to fingerprint,
+//! `-y [-P] -f`, `-p [-P] [-N] [-a] -f`, `-c [-P] [-C] [-a] -f`, `-e -f`. Messages on stdout follow
 //! OpenSSH 9.2's ssh-keygen.c word for word; errors go to stderr. Exit status as ssh-keygen: 0,
 //! 1 for a refused overwrite or failed save, 255 for fatal errors.
 //!
 //! Where Latchkey deliberately differs: the default type is Ed25519 (as OpenSSH 9.5+), RSA below
-//! 2048 bits is refused, `-p`/`-c` keep the key's KDF rounds unless `-a` is given, files are
-//! written atomically, and an existing file is never overwritten without a "y" on a terminal.
+//! 2048 bits is refused and above it only 2048, 3072, 4096 and 8192 are offered (what aws-lc-rs
+//! generates), `-p`/`-c` keep the key's KDF rounds unless `-a` is given, files are written
+//! atomically, and an existing file is never overwritten without a "y" on a terminal.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use crate::keys::{self, FingerprintHash, KeyData, KeySpec, Passphrase, PrivateKe
 use crate::store::pub_path;
 
 const OPTSTRING: &str = "t:b:C:N:a:f:qlvE:yP:pceo";
-const SUPPORTED: &str = "-t -b -C -N -a -f -q, -l [-v] [-E hash], -y [-P], -p [-P] [-N] [-a], -c [-P] [-C], -e";
+const SUPPORTED: &str = "-t -b -C -N -P -a -f -q, -l [-v] [-E hash], -y [-P], -p [-P] [-N] [-a], -c [-P] [-C] [-a], -e";
 
 /// An error that ends the command: its message and ssh-keygen's exit status for it.
 struct Fatal {
@@ -125,7 +126,7 @@ fn run_inner(args: &[OsString]) -> Result<(), Fatal> {
         return change_passphrase(&o, rounds, &mut prompter);
     }
     if o.change_comment {
-        return change_comment(&o, &mut prompter);
+        return change_comment(&o, rounds, &mut prompter);
     }
     if o.export {
         return export(&require_file(&o, &prompter)?, &o, &mut prompter);
@@ -155,10 +156,7 @@ fn default_identity(kind: &str) -> PathBuf {
 }
 
 fn generate(o: &Options, rounds: Option<u32>, prompter: &mut Prompter) -> Result<(), Fatal> {
-    let bits = match &o.bits {
-        None => None,
-        Some(b) => Some(b.parse::<u32>().map_err(|_| Fatal::new(format!("Bits has bad value {b} (invalid)")))?),
-    };
+    let bits = o.bits.as_deref().map(parse_bits).transpose()?;
     let spec = KeySpec::from_ssh_keygen(o.key_type.as_deref(), bits)?;
     if !o.quiet {
         println!("Generating public/private {} key pair.", spec.ssh_keygen_name());
@@ -199,7 +197,8 @@ fn generate(o: &Options, rounds: Option<u32>, prompter: &mut Prompter) -> Result
     } else {
         Overwrite::Refuse
     };
-    let passphrase = match o.new_passphrase.clone() {
+    // As ssh-keygen, -P is the new key's passphrase too, and wins over -N.
+    let passphrase = match o.old_passphrase.clone().or_else(|| o.new_passphrase.clone()) {
         Some(p) => p,
         None => prompter.new_passphrase(
             "Enter passphrase (empty for no passphrase): ",
@@ -229,6 +228,20 @@ fn generate(o: &Options, rounds: Option<u32>, prompter: &mut Prompter) -> Result
         println!("{}", keys::randomart(data, FingerprintHash::Sha256));
     }
     Ok(())
+}
+
+/// `-b BITS` as ssh-keygen's strtonum(3) reads it: a number from 1 to 2^32-1.
+fn parse_bits(text: &str) -> Result<u32, Fatal> {
+    use std::num::IntErrorKind;
+    let bad = |why: &str| Fatal::new(format!("Bits has bad value {text} ({why})"));
+    // strtoll(3) skips leading white space.
+    match text.trim_start().parse::<i64>() {
+        Ok(n) if n < 1 => Err(bad("too small")),
+        Ok(n) => u32::try_from(n).map_err(|_| bad("too large")),
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Err(bad("too large")),
+        Err(e) if *e.kind() == IntErrorKind::NegOverflow => Err(bad("too small")),
+        Err(_) => Err(bad("invalid")),
+    }
 }
 
 /// Read a private key in any supported format, decrypting it with `passphrase` or a prompt.
@@ -359,7 +372,7 @@ fn change_passphrase(o: &Options, rounds: Option<u32>, prompter: &mut Prompter) 
     Ok(())
 }
 
-fn change_comment(o: &Options, prompter: &mut Prompter) -> Result<(), Fatal> {
+fn change_comment(o: &Options, rounds: Option<u32>, prompter: &mut Prompter) -> Result<(), Fatal> {
     let path = require_file(o, prompter)?;
     let passphrase = o.old_passphrase.clone();
     let bytes = fsutil::read_limited(&path, keys::MAX_KEY_FILE_BYTES)?;
@@ -386,8 +399,9 @@ fn change_comment(o: &Options, prompter: &mut Prompter) -> Result<(), Fatal> {
     keys::check_comment(&new)?;
     key.set_comment(new.clone());
     let protection = passphrase.filter(|_| encrypted);
-    let text =
-        keys::to_openssh(&keys::protect(&key, protection.as_ref(), old_rounds.unwrap_or(keys::STANDARD_ROUNDS))?)?;
+    // As -p: -a sets the rounds; without it the key keeps its own (ssh-keygen would reset them to 16).
+    let rounds = rounds.or(old_rounds).unwrap_or(keys::STANDARD_ROUNDS);
+    let text = keys::to_openssh(&keys::protect(&key, protection.as_ref(), rounds)?)?;
     let public_line = keys::public_line(key.public_key().key_data(), &new);
     let public_path = pub_path(&path);
     fsutil::write_group(
@@ -420,4 +434,26 @@ fn export(path: &Path, o: &Options, prompter: &mut Prompter) -> Result<(), Fatal
     };
     print!("{}", keys::rfc4716(&public, &crate::paths::user_at_host()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bits;
+
+    #[test]
+    fn bits_are_read_and_refused_as_ssh_keygen_does() {
+        for (text, bits) in [("256", 256), ("+4096", 4096), (" 8192", 8192), ("4294967295", u32::MAX)] {
+            assert_eq!(parse_bits(text).ok(), Some(bits), "{text}");
+        }
+        for (text, message) in [
+            ("0", "Bits has bad value 0 (too small)"),
+            ("-5", "Bits has bad value -5 (too small)"),
+            ("4294967296", "Bits has bad value 4294967296 (too large)"),
+            ("99999999999999999999999", "Bits has bad value 99999999999999999999999 (too large)"),
+            ("5x", "Bits has bad value 5x (invalid)"),
+            ("", "Bits has bad value  (invalid)"),
+        ] {
+            assert_eq!(parse_bits(text).err().map(|f| f.message).as_deref(), Some(message));
+        }
+    }
 }

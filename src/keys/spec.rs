@@ -26,22 +26,17 @@ pub struct KeySpec {
 
 pub const DEFAULT_RSA_BITS: u32 = 3072;
 pub const MIN_RSA_BITS: u32 = 2048;
+/// The RSA sizes Latchkey generates and why only these, as the error for any other size says.
+const RSA_SIZES: &str = "2048, 3072 (the default), 4096 or 8192 (aws-lc-rs, which makes Latchkey's RSA keys in \
+                         constant time, generates no other sizes)";
 
 impl KeySpec {
     /// Validate a kind and an optional size (`None` means the kind's default, as in ssh-keygen).
     pub fn new(kind: KeyKind, bits: Option<u32>) -> Result<Self, KeyError> {
         let bits = match kind {
-            // ssh-keygen ignores -b for Ed25519; so do we, except to reject nonsense sizes.
-            KeyKind::Ed25519 => match bits {
-                None | Some(256) => 256,
-                Some(bits) => {
-                    return Err(KeyError::UnsupportedBits {
-                        key_type: "Ed25519",
-                        bits,
-                        allowed: "256 (Ed25519 keys have a fixed size)",
-                    });
-                }
-            },
+            // Ed25519 keys have one size; ssh-keygen ignores -b for them without a word, and so do we
+            // (scripts that pass `-b 4096` for every type keep working).
+            KeyKind::Ed25519 => 256,
             KeyKind::Ecdsa => match bits.unwrap_or(256) {
                 bits @ (256 | 384 | 521) => bits,
                 bits => {
@@ -55,13 +50,9 @@ impl KeySpec {
             KeyKind::Rsa => match bits.unwrap_or(DEFAULT_RSA_BITS) {
                 bits if bits < MIN_RSA_BITS => return Err(KeyError::RsaTooSmall { bits }),
                 bits @ (2048 | 3072 | 4096 | 8192) => bits,
-                bits => {
-                    return Err(KeyError::UnsupportedBits {
-                        key_type: "RSA",
-                        bits,
-                        allowed: "2048, 3072, 4096 or 8192",
-                    });
-                }
+                // ssh-keygen takes any size up to 16384, but aws-lc-rs, which generates our RSA
+                // keys in constant time, offers only these four.
+                bits => return Err(KeyError::UnsupportedBits { key_type: "RSA", bits, allowed: RSA_SIZES }),
             },
         };
         Ok(Self { kind, bits })
@@ -134,6 +125,13 @@ mod tests {
         assert_eq!(KeySpec::from_ssh_keygen(Some("rsa"), None).unwrap().bits(), 3072);
         assert_eq!(KeySpec::from_ssh_keygen(Some("ECDSA"), None).unwrap().bits(), 256);
         assert_eq!(KeySpec::from_ssh_keygen(Some("ecdsa"), Some(521)).unwrap().bits(), 521);
+        // As ssh-keygen, -b means nothing for Ed25519.
+        for bits in [0, 256, 4096] {
+            assert_eq!(KeySpec::from_ssh_keygen(Some("ed25519"), Some(bits)).unwrap(), KeySpec::default());
+        }
+        for bits in [2048, 3072, 4096, 8192] {
+            assert_eq!(KeySpec::new(KeyKind::Rsa, Some(bits)).unwrap().bits(), bits);
+        }
     }
 
     #[test]
@@ -142,7 +140,13 @@ mod tests {
         assert_eq!(err.code(), "rsa_too_small");
         assert!(err.to_string().contains("2048"), "{err}");
         assert_eq!(KeySpec::new(KeyKind::Ecdsa, Some(255)).unwrap_err().code(), "unsupported_bits");
-        assert_eq!(KeySpec::new(KeyKind::Rsa, Some(3000)).unwrap_err().code(), "unsupported_bits");
+        let odd = KeySpec::new(KeyKind::Rsa, Some(2560)).unwrap_err();
+        assert_eq!(odd.code(), "unsupported_bits");
+        assert_eq!(
+            odd.to_string(),
+            "RSA keys cannot have 2560 bits: choose one of 2048, 3072 (the default), 4096 or 8192 (aws-lc-rs, \
+             which makes Latchkey's RSA keys in constant time, generates no other sizes)"
+        );
         assert_eq!(KeySpec::from_ssh_keygen(Some("dsa"), None).unwrap_err().code(), "unsupported_key_type");
         assert_eq!(KeySpec::from_ssh_keygen(Some("x25519"), None).unwrap_err().code(), "unknown_key_type");
     }
