@@ -1,8 +1,9 @@
 //! Running commands and printing what is being done.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 use crate::Result;
 
@@ -16,6 +17,24 @@ pub fn step(what: &str) {
     println!("\n==> {what}");
 }
 
+/// A directory that goes first on PATH for every command started after `put_first_on_path`.
+static FIRST_ON_PATH: OnceLock<PathBuf> = OnceLock::new();
+
+/// Put `dir` first on PATH for every `Cmd` run from now on, and for `have` (the set-up does this
+/// with the private Node's bin/, so every npm, npx and node the commands start is that one).
+pub fn put_first_on_path(dir: PathBuf) {
+    // Set once per run; a second call (same directory) changes nothing.
+    let _ = FIRST_ON_PATH.set(dir);
+}
+
+/// PATH as the commands started from here see it.
+fn path() -> Option<OsString> {
+    let inherited = std::env::var_os("PATH");
+    let Some(first) = FIRST_ON_PATH.get() else { return inherited };
+    let rest = inherited.iter().flat_map(std::env::split_paths);
+    std::env::join_paths(std::iter::once(first.clone()).chain(rest)).ok()
+}
+
 pub struct Cmd {
     inner: Command,
     shown: String,
@@ -26,6 +45,12 @@ impl Cmd {
         let shown = program.as_ref().to_string_lossy().into_owned();
         let mut inner = Command::new(program);
         inner.current_dir(root());
+        // A PATH set on the Command is also the one `program` is looked up in.
+        if FIRST_ON_PATH.get().is_some()
+            && let Some(path) = path()
+        {
+            inner.env("PATH", path);
+        }
         Self { inner, shown }
     }
 
@@ -68,7 +93,5 @@ impl Cmd {
 
 /// Whether `program` is on PATH.
 pub fn have(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false)
+    path().map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file())).unwrap_or(false)
 }
