@@ -18,6 +18,7 @@ use zeroize::Zeroizing;
 const SALT_LEN: usize = 16;
 
 /// What is kept while the agent is locked: salt and verifier, never the password or the key.
+#[derive(Clone)]
 pub struct Locked {
     salt: [u8; SALT_LEN],
     verifier: [u8; 32],
@@ -53,6 +54,11 @@ impl Locked {
     }
 
     /// The sealing key if `password` is the lock password (constant-time comparison).
+    /// Whether `other` is this same lock (its random salt), not a later one.
+    pub fn is(&self, other: &Locked) -> bool {
+        self.salt == other.salt
+    }
+
     pub fn open(&self, password: &[u8]) -> Option<SealKey> {
         let okm = derive(password, &self.salt)?;
         if bool::from(okm[..32].ct_eq(&self.verifier)) {

@@ -19,6 +19,20 @@ pub struct ProcessInfo {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProcessChain {
     pub processes: Vec<ProcessInfo>,
+    /// The last process of the chain (the terminal's shell, or the app) as pid and start time,
+    /// which together name one process for its whole life: a reused pid has another start time.
+    #[serde(skip)]
+    #[cfg_attr(feature = "ts", ts(skip))]
+    anchor: Option<(u32, u64)>,
+}
+
+/// Where a request comes from, for standing "allow" answers: the same program started from the
+/// same terminal session or app. A grant for `ssh` in one terminal tab does not cover `ssh` in
+/// another, nor an `ssh` some other app runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    exe: String,
+    anchor: (u32, u64),
 }
 
 /// How far up to walk: the client, its wrapper (git, scp), the shell, the terminal.
@@ -29,9 +43,11 @@ impl ProcessChain {
     /// Read the chain of `pid` from /proc. Processes that vanish part-way end the chain.
     pub fn of(pid: u32) -> Self {
         let mut processes = Vec::new();
+        let mut anchor = None;
         let mut next = Some(pid);
         while let Some(pid) = next.filter(|&p| p > 1) {
-            let Some((info, parent, session_leader)) = read(pid) else { break };
+            let Some((info, parent, session_leader, started)) = read(pid) else { break };
+            anchor = Some((pid, started));
             processes.push(info);
             // The session leader is the shell in a terminal (or the login session): stop there.
             if session_leader || processes.len() >= MAX_DEPTH {
@@ -39,12 +55,18 @@ impl ProcessChain {
             }
             next = Some(parent);
         }
-        Self { processes }
+        Self { processes, anchor }
     }
 
     /// The program that asked (the peer's executable).
     pub fn client(&self) -> Option<&ProcessInfo> {
         self.processes.first()
+    }
+
+    /// The program and the session or app it runs under; None when /proc could not tell.
+    pub fn origin(&self) -> Option<Origin> {
+        let exe = self.client()?.exe.clone();
+        Some(Origin { exe, anchor: self.anchor? })
     }
 
     /// "ssh (pid 123) ← git (pid 120) ← bash (pid 100)": for prompts and logs.
@@ -60,7 +82,9 @@ fn short_name(exe: &str) -> &str {
     exe.rsplit('/').next().unwrap_or(exe)
 }
 
-fn read(pid: u32) -> Option<(ProcessInfo, u32, bool)> {
+/// One process: its facts, its parent, whether it leads its session, and its start time (in
+/// clock ticks after boot, field 22 of /proc/PID/stat).
+fn read(pid: u32) -> Option<(ProcessInfo, u32, bool, u64)> {
     let dir = format!("/proc/{pid}");
     let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
     // "pid (comm) state ppid pgrp session ...": comm may contain spaces and parentheses.
@@ -71,6 +95,8 @@ fn read(pid: u32) -> Option<(ProcessInfo, u32, bool)> {
     let parent: u32 = fields.next()?.parse().ok()?;
     let _pgrp = fields.next()?;
     let session: u32 = fields.next()?.parse().ok()?;
+    // Fields 7 to 21 (tty_nr .. itrealvalue), then starttime.
+    let started: u64 = fields.nth(15)?.parse().ok()?;
     let exe = std::fs::read_link(format!("{dir}/exe")).map(|p| p.display().to_string()).unwrap_or(comm);
     let command = std::fs::read(format!("{dir}/cmdline"))
         .map(|raw| {
@@ -91,7 +117,7 @@ fn read(pid: u32) -> Option<(ProcessInfo, u32, bool)> {
             text
         })
         .unwrap_or_default();
-    Some((ProcessInfo { pid, exe, command }, parent, session == pid))
+    Some((ProcessInfo { pid, exe, command }, parent, session == pid, started))
 }
 
 #[cfg(test)]
@@ -106,5 +132,26 @@ mod tests {
         assert!(me.exe.contains("latchkey"), "{me:?}");
         assert!(chain.summary().contains(&format!("pid {}", std::process::id())));
         assert!(ProcessChain::of(u32::MAX).processes.is_empty());
+        assert!(ProcessChain::of(u32::MAX).origin().is_none());
+    }
+
+    #[test]
+    fn an_origin_is_the_program_and_the_process_it_runs_under() {
+        let me = ProcessChain::of(std::process::id());
+        let again = ProcessChain::of(std::process::id());
+        assert_eq!(me.origin(), again.origin());
+        let origin = me.origin().unwrap();
+        let last = me.processes.last().unwrap();
+        assert_eq!(origin.anchor.0, last.pid);
+        // The start time is read (field 22): this process started after boot, a nonzero tick
+        // count for everything but the first processes of the machine.
+        assert!(me.processes.len() == 1 || origin.anchor.1 > 0, "{origin:?}");
+
+        // A child started from here has another program or another anchor.
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let theirs = ProcessChain::of(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_ne!(theirs.origin(), me.origin());
     }
 }

@@ -174,11 +174,13 @@ impl Agent {
 
     pub(super) fn lock(&self, contents: &[u8]) -> Vec<u8> {
         let Some(password) = Self::password(contents) else { return failure() };
+        // Argon2 (tens of milliseconds) runs before the state lock is taken: other clients are
+        // served meanwhile.
+        let Some((locked, seal)) = Locked::new(&password) else { return failure() };
         let mut state = self.state();
         if !matches!(state.lock, LockState::Unlocked) {
             return failure();
         }
-        let Some((locked, seal)) = Locked::new(&password) else { return failure() };
         for id in &mut state.identities {
             id.forget();
             if let Some(private) = id.private.take() {
@@ -195,18 +197,27 @@ impl Agent {
 
     pub(super) async fn unlock(&self, contents: &[u8]) -> Vec<u8> {
         let Some(password) = Self::password(contents) else { return failure() };
+        // One attempt at a time, each after the back-off its predecessors earned: guesses on
+        // many connections at once are no faster than one after the other.
+        let _attempt = self.shared.unlock_attempt.lock().await;
         let failures = self.state().unlock_failures;
         if failures > 0 {
             tokio::time::sleep(lock::unlock_delay(failures)).await;
         }
-        let mut state = self.state();
-        let LockState::Password(locked) = &state.lock else { return failure() };
+        let locked = match &self.state().lock {
+            LockState::Password(locked) => locked.clone(),
+            _ => return failure(),
+        };
+        // Argon2 outside the state lock.
         let Some(seal) = locked.open(&password) else {
-            state.unlock_failures += 1;
-            drop(state);
+            self.state().unlock_failures += 1;
             log(format_args!("wrong unlock password"));
             return failure();
         };
+        let mut state = self.state();
+        if !matches!(&state.lock, LockState::Password(current) if current.is(&locked)) {
+            return failure();
+        }
         for id in &mut state.identities {
             let Some(sealed) = id.sealed.take() else { continue };
             let Some(private) = seal.open(&sealed) else { continue };
@@ -224,6 +235,10 @@ impl Agent {
     }
 
     pub(super) fn extension(&self, conn: &mut Connection, contents: &[u8]) -> Vec<u8> {
+        if !matches!(self.state().lock, LockState::Unlocked) {
+            // A locked agent answers UNLOCK only (ssh goes on without binding its session).
+            return failure();
+        }
         let mut r = Reader(contents);
         let Some(name) = r.string() else { return failure() };
         match name {

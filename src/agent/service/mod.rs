@@ -85,10 +85,10 @@ impl Identity {
     }
 }
 
-/// A standing "allow" for one key and one application.
+/// A standing "allow" for one key and one program in one terminal session or app.
 struct Grant {
     fingerprint: String,
-    exe: String,
+    origin: super::process::Origin,
     /// None: until the agent locks.
     until: Option<Instant>,
 }
@@ -98,7 +98,9 @@ enum LockState {
     /// Locked with a password (ssh-add -x): only UNLOCK is served.
     Password(Locked),
     /// Locked from the desktop (tray, idle timer): nothing is served until the user unlocks in
-    /// the app. Store keys are wiped; ssh-add keys stay in memory unused, as with ssh-agent.
+    /// the app. Every decrypted key is wiped: store keys unlock again on demand, keys added by
+    /// ssh-add are removed (there is no password to seal them with, and unlocking from the app
+    /// must not bring a key back without its passphrase).
     App,
 }
 
@@ -189,6 +191,8 @@ struct Shared {
     /// When keys.toml was last looked at, in milliseconds after `started` (0: never).
     store_looked: AtomicU64,
     started: Instant,
+    /// Held for each UNLOCK attempt.
+    unlock_attempt: tokio::sync::Mutex<()>,
     approver: Arc<dyn Approver>,
     unlocker: Arc<dyn Unlocker>,
     observer: Arc<dyn Observer>,
@@ -246,6 +250,7 @@ impl Agent {
                 store,
                 store_looked: AtomicU64::new(0),
                 started: Instant::now(),
+                unlock_attempt: tokio::sync::Mutex::new(()),
                 approver,
                 unlocker,
                 observer,
@@ -316,13 +321,7 @@ impl Agent {
         if !matches!(state.lock, LockState::App) {
             return false;
         }
-        for id in state.identities.iter_mut() {
-            if let Some(private) = &id.private
-                && let Ok(pair) = KeypairData::decode(&mut &private[..])
-            {
-                id.signer = Signer::new(&pair).ok().map(Arc::new);
-            }
-        }
+        // Nothing decrypted comes back: store keys unlock on their next use.
         state.lock = LockState::Unlocked;
         state.last_use = Instant::now();
         drop(state);
@@ -554,11 +553,17 @@ fn forget_store_keys(state: &mut State) {
 }
 
 fn lock_app(state: &mut State) {
+    let before = state.identities.len();
+    state.identities.retain(|i| matches!(i.origin, Origin::Store { .. }));
+    let removed = before - state.identities.len();
     for id in state.identities.iter_mut() {
         id.forget();
     }
     state.grants.clear();
     state.lock = LockState::App;
+    if removed > 0 {
+        log(format_args!("locked: removed {removed} key(s) added by clients; store keys unlock again on demand"));
+    }
 }
 
 mod manage;

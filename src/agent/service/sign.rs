@@ -54,15 +54,22 @@ impl Agent {
                 drop(state);
                 state = self.housekept_state(StoreLook::Now);
             }
+            let found = state.identities.iter().position(|i| i.blob == request.key_blob);
             if !matches!(state.lock, LockState::Unlocked) {
+                let (name, fingerprint) = found
+                    .map(|i| &state.identities[i])
+                    .map_or_else(|| unknown_key(request.key_blob), |i| (i.name(), i.fingerprint.clone()));
                 drop(state);
                 log(format_args!("sign request refused: the agent is locked"));
+                self.record(&name, &fingerprint, conn, host_label, "refused: the agent is locked");
                 return failure();
             }
             state.last_use = Instant::now();
-            let Some(id) = state.identities.iter().find(|i| i.blob == request.key_blob) else {
+            let Some(id) = found.map(|i| &state.identities[i]) else {
                 drop(state);
-                log(format_args!("sign request for a key the agent does not hold"));
+                let (name, fingerprint) = unknown_key(request.key_blob);
+                log(format_args!("sign request for a key the agent does not hold ({fingerprint})"));
+                self.record(&name, &fingerprint, conn, host_label, "refused: the agent does not hold this key");
                 return failure();
             };
             let name = id.name();
@@ -101,8 +108,10 @@ impl Agent {
             } else {
                 None
             };
-            let exe = conn.process().client().map(|p| p.exe.clone()).unwrap_or_default();
-            let granted = state.grants.iter().any(|g| g.fingerprint == fingerprint && g.exe == exe && !exe.is_empty());
+            let origin = conn.process().origin();
+            let granted = origin
+                .as_ref()
+                .is_some_and(|o| state.grants.iter().any(|g| g.fingerprint == fingerprint && g.origin == *o));
             // A standing grant covers local requests only: forwarded ones always ask.
             let needs = reason.filter(|_| !granted || forwarded);
             let store_name = match &id.origin {
@@ -115,7 +124,7 @@ impl Agent {
 
         if let Some(reason) = needs_approval {
             let process = conn.process().clone();
-            let exe = process.client().map(|p| p.exe.clone()).unwrap_or_default();
+            let origin = process.origin();
             let request = ApprovalRequest {
                 key_name: name.clone(),
                 fingerprint: fingerprint.clone(),
@@ -124,9 +133,11 @@ impl Agent {
                 forwarded: conn.forwarded(),
                 reason,
             };
-            let decision = tokio::time::timeout(PROMPT_TIMEOUT, self.shared.approver.approve(request))
-                .await
-                .unwrap_or(Decision::Deny);
+            let Ok(decision) = tokio::time::timeout(PROMPT_TIMEOUT, self.shared.approver.approve(request)).await else {
+                log(format_args!("nobody answered the prompt for {name} in {} s: denied", PROMPT_TIMEOUT.as_secs()));
+                self.record(&name, &fingerprint, conn, host_label, "denied: no answer in time");
+                return failure();
+            };
             let until = match decision {
                 Decision::Deny => {
                     log(format_args!("the user denied a signature with {name}"));
@@ -139,8 +150,8 @@ impl Agent {
                 }
                 Decision::AllowUntilLock => Some(None),
             };
-            if let (Some(until), false) = (until, exe.is_empty()) {
-                self.state().grants.push(Grant { fingerprint: fingerprint.clone(), exe, until });
+            if let (Some(until), Some(origin)) = (until, origin) {
+                self.state().grants.push(Grant { fingerprint: fingerprint.clone(), origin, until });
             }
         }
 
@@ -182,6 +193,7 @@ impl Agent {
             }
             Err(e) => {
                 log(format_args!("signing with {name} failed: {e}"));
+                self.record(&name, &fingerprint, conn, host_label, "failed: the signature could not be made");
                 failure()
             }
         }
@@ -251,5 +263,13 @@ impl Agent {
                 None
             }
         }
+    }
+}
+
+/// How the activity log names a key the agent does not hold: its fingerprint, if the blob is a key.
+fn unknown_key(blob: &[u8]) -> (String, String) {
+    match KeyData::decode(&mut &blob[..]) {
+        Ok(key) => ("an unknown key".into(), keys::fingerprint(&key, FingerprintHash::Sha256)),
+        Err(_) => ("an unknown key".into(), String::new()),
     }
 }
