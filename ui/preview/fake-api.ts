@@ -178,6 +178,8 @@ const listeners = { state: new Set<Handler>(), prompt: new Set<Handler>(), activ
 const emit = (kind: 'state' | 'prompt') => setTimeout(() => listeners[kind].forEach((h) => h()), 0);
 
 let locked = params.has('locked');
+// Locking from the app removes the keys added with ssh-add (store keys unlock again on demand).
+let sshAdded = !locked;
 let settings: Settings = { idle_lock_minutes: 15, notify_on_sign: true, start_at_login: false };
 const socket = '/run/user/1000/latchkey/agent.sock';
 const chain = {
@@ -237,15 +239,19 @@ function status(): AgentStatus {
         hosts: k.policy.hosts ?? [],
         expires_in_secs: !locked && i === 1 ? 3412 : null,
       }))
-      .concat([
-        identity({
-          name: 'alice@old-laptop',
-          fingerprint: fakeFingerprint('ssh-add'),
-          comment: 'alice@old-laptop',
-          from_store: false,
-          unlocked: !locked,
-        }),
-      ]),
+      .concat(
+        sshAdded
+          ? [
+              identity({
+                name: 'alice@old-laptop',
+                fingerprint: fakeFingerprint('ssh-add'),
+                comment: 'alice@old-laptop',
+                from_store: false,
+                unlocked: true,
+              }),
+            ]
+          : [],
+      ),
     export_line: `export SSH_AUTH_SOCK=${socket}`,
     settings,
   };
@@ -255,6 +261,7 @@ export const agentStatus = async (): Promise<AgentStatus> => status();
 export const agentActivity = async (): Promise<ActivityEntry[]> => [...log];
 export const agentLock = async (): Promise<AgentStatus> => {
   locked = true;
+  sshAdded = false;
   emit('state');
   return status();
 };

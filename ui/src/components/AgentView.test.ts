@@ -7,6 +7,7 @@ import * as api from '../lib/api';
 import type { ActivityEntry, AgentStatus } from '../lib/bindings';
 import { Notices } from '../lib/notices.svelte';
 import { activity, agentStatus, identity } from '../test/agentFixtures';
+import { summary } from '../test/fixtures';
 import AgentView from './AgentView.svelte';
 
 vi.mock('../lib/api');
@@ -49,12 +50,22 @@ describe('AgentView status', () => {
     expect(screen.getByTestId('agent-problem')).toHaveTextContent('another agent is serving');
   });
 
+  it('says next to the Lock button that locking forgets decrypted keys and removes ssh-add keys', async () => {
+    await setup();
+    expect(screen.getByTestId('agent-lock-hint')).toHaveTextContent(
+      'Locking forgets every decrypted key; keys added with ssh-add are removed.',
+    );
+    expect(screen.getByTestId('agent-settings')).toHaveTextContent('keys added with ssh-add are removed');
+    expect(screen.getByTestId('agent-settings')).not.toHaveTextContent('are kept');
+  });
+
   it('locks and unlocks', async () => {
     const { user } = await setup();
     vi.mocked(api.agentLock).mockResolvedValue(agentStatus({ locked: true }));
     await user.click(screen.getByTestId('agent-lock'));
     expect(api.agentLock).toHaveBeenCalled();
     expect(screen.getByTestId('agent-state')).toHaveTextContent('Locked');
+    expect(screen.queryByTestId('agent-lock-hint')).toBeNull();
     vi.mocked(api.agentUnlock).mockResolvedValue(agentStatus({ locked: false }));
     await user.click(screen.getByTestId('agent-unlock'));
     expect(screen.getByTestId('agent-state')).toHaveTextContent('Running');
@@ -99,6 +110,74 @@ describe('AgentView identities', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('AgentView policies', () => {
+  const served = () =>
+    agentStatus({
+      identities: [
+        identity({ name: 'work' }),
+        identity({ name: 'laptop@home', fingerprint: 'SHA256:other', from_store: false, unlocked: true, confirm: true }),
+      ],
+    });
+
+  it('edits a store key’s policy in a dialog, saves it with set_key_policy and refreshes the identities', async () => {
+    const { user, notices } = await setup(served());
+    vi.mocked(api.listKeys).mockResolvedValue([summary({ name: 'deploy' }), summary({ name: 'work' })]);
+    vi.mocked(api.setKeyPolicy).mockImplementation(async (r) => summary({ name: r.name, policy: r.policy }));
+    expect(screen.queryByTestId('agent-policy-dialog')).toBeNull();
+
+    await user.click(screen.getByTestId('agent-edit-policy-work'));
+    const dialog = await screen.findByTestId('agent-policy-dialog');
+    expect(dialog).toHaveAccessibleName('Agent policy of “work”');
+    const confirm = (await within(dialog).findByLabelText(/Ask before each use/)) as HTMLInputElement;
+    expect(confirm.checked).toBe(false);
+    expect(within(dialog).getByTestId('policy-save')).toBeDisabled();
+
+    vi.mocked(api.agentStatus).mockResolvedValue(
+      agentStatus({ identities: [identity({ name: 'work', confirm: true }), served().identities[1]] }),
+    );
+    const fetched = vi.mocked(api.agentStatus).mock.calls.length;
+    await user.click(confirm);
+    await user.click(within(dialog).getByTestId('policy-save'));
+    expect(api.setKeyPolicy).toHaveBeenCalledWith({
+      name: 'work',
+      policy: { confirm: true, hosts: [], lifetime_minutes: null, forwarding: 'ask' },
+    });
+    await waitFor(() => expect(screen.queryByTestId('agent-policy-dialog')).toBeNull());
+    expect(vi.mocked(api.agentStatus).mock.calls.length).toBeGreaterThan(fetched);
+    await waitFor(() => expect(within(row('work')).getByTestId('identity-confirm')).toHaveTextContent('asks before use'));
+    expect(notices.items[0]).toMatchObject({ kind: 'success' });
+  });
+
+  it('closes the policy dialog without saving', async () => {
+    const { user } = await setup(served());
+    vi.mocked(api.listKeys).mockResolvedValue([summary({ name: 'work' })]);
+    await user.click(screen.getByTestId('agent-edit-policy-work'));
+    await screen.findByTestId('policy-editor');
+    await user.click(within(screen.getByTestId('agent-policy-dialog')).getByRole('button', { name: 'Close' }));
+    expect(screen.queryByTestId('agent-policy-dialog')).toBeNull();
+    expect(api.setKeyPolicy).not.toHaveBeenCalled();
+  });
+
+  it('says so when the key is no longer in the store', async () => {
+    const { user } = await setup(served());
+    vi.mocked(api.listKeys).mockResolvedValue([summary({ name: 'deploy' })]);
+    await user.click(screen.getByTestId('agent-edit-policy-work'));
+    expect(await screen.findByTestId('error-code')).toHaveTextContent('no_such_key');
+    expect(screen.queryByTestId('policy-editor')).toBeNull();
+  });
+
+  it('shows an ssh-add key’s confirm flag read-only, with how to set it', async () => {
+    await setup(served());
+    const added = row('laptop@home');
+    expect(screen.queryByTestId('agent-edit-policy-laptop@home')).toBeNull();
+    expect(within(added).queryByRole('button')).toBeNull();
+    expect(within(added).getByTestId('identity-confirm-fixed')).toHaveTextContent(
+      'Asks before each use (added with ssh-add: set with ssh-add -c)',
+    );
+    expect(within(row('work')).getByTestId('agent-edit-policy-work')).toHaveAccessibleName('Edit policy of work');
   });
 });
 

@@ -50,8 +50,36 @@ describe('approval prompt', () => {
     expect(screen.getByTestId('prompt-reason')).toHaveTextContent('asks before each use');
     expect(screen.queryByTestId('prompt-forwarded')).toBeNull();
     expect(screen.queryByTestId('prompt-queue')).toBeNull();
-    expect(screen.getByTestId('prompt-allow-app')).toHaveTextContent('Allow ssh for');
+    // A standing grant covers ssh started again from the same terminal session (bash, the last of the chain).
+    expect(screen.getByTestId('prompt-allow-app')).toHaveTextContent(/^Allow ssh in this terminal \(bash, pid 3100\) for$/);
+    expect(screen.getByTestId('prompt-allow-until-lock')).toHaveTextContent(
+      /^Allow ssh in this terminal \(bash, pid 3100\) until the agent locks$/,
+    );
+    expect(document.querySelector('#prompt-minutes')).toHaveAccessibleName(
+      'How long to allow ssh in this terminal (bash, pid 3100)',
+    );
     await waitFor(() => expect(document.activeElement).toBe(screen.getByTestId('prompt-allow-once')));
+  });
+
+  it('names the app a standing grant covers, or only the client when the chain is one process', async () => {
+    await setup([
+      approval(1, {
+        process: {
+          processes: [
+            { pid: 610, exe: '/usr/bin/git', command: 'git fetch' },
+            { pid: 600, exe: '/opt/editor/bin/editor', command: 'editor .' },
+          ],
+        },
+      }),
+    ]);
+    expect(screen.getByTestId('prompt-allow-app')).toHaveTextContent(/^Allow git in editor \(pid 600\) for$/);
+    expect(screen.getByTestId('prompt-allow-until-lock')).toHaveTextContent(/^Allow git in editor \(pid 600\) until the agent locks$/);
+  });
+
+  it('keeps "Allow ssh for" when the chain is the client alone', async () => {
+    await setup([approval(1, { process: { processes: [{ pid: 9, exe: '/usr/bin/ssh', command: 'ssh host' }] } })]);
+    expect(screen.getByTestId('prompt-allow-app')).toHaveTextContent(/^Allow ssh for$/);
+    expect(screen.getByTestId('prompt-allow-until-lock')).toHaveTextContent(/^Allow ssh until the agent locks$/);
   });
 
   it('warns about a forwarded request and says when no host is bound', async () => {

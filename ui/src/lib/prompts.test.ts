@@ -5,6 +5,7 @@ import {
   appName,
   buildDecision,
   currentPrompt,
+  grantScope,
   secondsLeft,
   shortExe,
   syncPrompts,
@@ -90,5 +91,21 @@ describe('who asked', () => {
     expect(appName({ processes: [] })).toBe('this program');
     expect(shortExe('/usr/lib/git-core/git-remote-http')).toBe('git-remote-http');
     expect(shortExe('ssh')).toBe('ssh');
+  });
+
+  it('scopes a standing grant to the client under the last process of the chain (the session leader)', () => {
+    const p = approval(1) as Extract<QueuedPrompt['prompt'], { kind: 'approval' }>;
+    // ssh ← git ← bash: the session leader is a shell, so this is a terminal.
+    expect(grantScope(p.request.process)).toBe('ssh in this terminal (bash, pid 3100)');
+    expect(
+      grantScope({
+        processes: [
+          { pid: 77, exe: '/usr/bin/git', command: 'git fetch' },
+          { pid: 50, exe: '/usr/share/code/code', command: 'code' },
+        ],
+      }),
+    ).toBe('git in code (pid 50)');
+    expect(grantScope({ processes: [{ pid: 9, exe: '/usr/bin/ssh', command: 'ssh host' }] })).toBe('ssh');
+    expect(grantScope({ processes: [] })).toBe('this program');
   });
 });

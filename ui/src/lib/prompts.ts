@@ -9,7 +9,7 @@ import type { Decision, ProcessChain, ProcessInfo, Prompt } from './bindings';
 /** The core's PROMPT_TIMEOUT (src/agent/approval.rs). */
 export const PROMPT_TIMEOUT_SECS = 30;
 
-/** The choices "Allow <app> for N minutes" offers. */
+/** The choices "Allow <app> (in this terminal) for N minutes" offers. */
 export const APP_MINUTES = [5, 15, 60] as const;
 export const DEFAULT_APP_MINUTES = 15;
 
@@ -65,6 +65,28 @@ export function client(chain: ProcessChain): ProcessInfo | null {
 export function appName(chain: ProcessChain): string {
   const first = client(chain);
   return first ? shortExe(first.exe) : 'this program';
+}
+
+/** Session leaders that mean a terminal (its shell); any other leader is an app. */
+const SHELLS = new Set([
+  'sh', 'bash', 'zsh', 'fish', 'dash', 'ksh', 'mksh', 'oksh', 'tcsh', 'csh', 'yash', 'nu', 'elvish', 'xonsh', 'pwsh', 'ion',
+]);
+
+/**
+ * Who a standing grant ("Allow … for N minutes", "until the agent locks") covers, in words: the
+ * client (the first process) started again under the same session leader (the last process: the
+ * terminal's shell, or the app). "ssh in this terminal (bash, pid 100)", "ssh in code (pid 100)";
+ * just "ssh" when the chain is a single process.
+ */
+export function grantScope(chain: ProcessChain): string {
+  const app = appName(chain);
+  const processes = chain.processes;
+  if (processes.length < 2) return app;
+  const leader = processes[processes.length - 1];
+  const name = shortExe(leader.exe);
+  return SHELLS.has(name)
+    ? `${app} in this terminal (${name}, pid ${leader.pid})`
+    : `${app} in ${name} (pid ${leader.pid})`;
 }
 
 export type ApprovalChoice = 'allow-once' | 'allow-application' | 'allow-until-lock' | 'deny';
