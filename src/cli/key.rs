@@ -339,7 +339,16 @@ pub fn run(command: KeyCommand) -> CliResult {
             let needs = store.list()?.into_iter().any(|s| s.name == name && s.encrypted && !s.remembered);
             let passphrase =
                 if needs { Some(prompter.passphrase("Enter passphrase: ", "use --passphrase-stdin")?) } else { None };
-            store.set_comment(&name, &comment, passphrase.as_ref())?;
+            match store.set_comment(&name, &comment, passphrase.as_ref()) {
+                Err(e) if passphrase.is_none() && e.asks_for_passphrase() => {
+                    eprintln!("latchkey: {e}");
+                    let p = prompter.passphrase("Enter passphrase: ", "use --passphrase-stdin")?;
+                    store.set_comment(&name, &comment, Some(&p))?;
+                }
+                other => {
+                    other?;
+                }
+            }
             println!("Comment '{comment}' applied to {name:?}");
             Ok(())
         }
@@ -362,7 +371,10 @@ pub fn run(command: KeyCommand) -> CliResult {
             let mut prompter = Prompter::new(passphrase_stdin);
             let key = match store.unlock(&name, None) {
                 Ok(key) => key,
-                Err(e) if e.code() == "passphrase_required" || e.code() == "wrong_passphrase" => {
+                Err(e) if e.asks_for_passphrase() => {
+                    if e.code() == "remembered_passphrase_unavailable" {
+                        eprintln!("latchkey: {e}");
+                    }
                     let p = prompter.passphrase(&format!("Enter passphrase for {name}: "), "use --passphrase-stdin")?;
                     store.unlock(&name, Some(&p))?
                 }

@@ -48,6 +48,14 @@ pub enum StoreError {
         "the imported key has no passphrase: choose one for it, or ask explicitly for no passphrase (--no-passphrase)"
     )]
     ImportNeedsPassphrase,
+    #[error(
+        "the key is protected by a passphrase and stays protected in the store: keep its passphrase or choose a new one (removing it later is `latchkey key passwd`, named as dangerous there)"
+    )]
+    ImportWouldDropPassphrase,
+    #[error(
+        "the passphrase of {name:?} is remembered in the OS keyring, which cannot be reached ({source}): enter the passphrase instead"
+    )]
+    RememberedPassphraseUnavailable { name: String, source: SecretsError },
     #[error("the key store's metadata {path}{} cannot be read: {detail}. Fix or move the file; Latchkey will not overwrite it", line.map(|l| format!(" (line {l})")).unwrap_or_default())]
     CorruptMetadata { path: PathBuf, line: Option<usize>, detail: String },
     #[error("invalid key policy: {0}")]
@@ -67,10 +75,22 @@ impl StoreError {
             StoreError::NameTaken { .. } => "name_taken",
             StoreError::AlreadyRegistered { .. } => "already_registered",
             StoreError::ImportNeedsPassphrase => "import_needs_passphrase",
+            StoreError::ImportWouldDropPassphrase => "import_keeps_passphrase",
+            StoreError::RememberedPassphraseUnavailable { .. } => "remembered_passphrase_unavailable",
             StoreError::CorruptMetadata { .. } => "corrupt_metadata",
             StoreError::InvalidPolicy(_) => "invalid_policy",
             StoreError::Internal(_) => "internal",
         }
+    }
+
+    /// Whether asking the user for the key's passphrase (again) is the way on: none was given,
+    /// it was wrong, or the keyring that remembers it cannot be reached.
+    pub fn asks_for_passphrase(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Key(KeyError::PassphraseRequired | KeyError::WrongPassphrase)
+                | StoreError::RememberedPassphraseUnavailable { .. }
+        )
     }
 }
 
@@ -286,6 +306,9 @@ impl KeyStore {
         let protection = match (&req.new_passphrase, &req.source_passphrase) {
             (Some(new), _) => new.clone().non_empty(),
             // An explicit "no passphrase" wins over keeping the source's.
+            (None, _) if req.allow_unencrypted && imported.was_encrypted => {
+                return Err(StoreError::ImportWouldDropPassphrase);
+            }
             (None, _) if req.allow_unencrypted => None,
             (None, Some(old)) if imported.was_encrypted => Some(old.clone()),
             _ => return Err(StoreError::ImportNeedsPassphrase),
@@ -391,6 +414,14 @@ impl KeyStore {
         Ok(summarize(&record))
     }
 
+    /// The passphrase the keyring remembers for `record`; a keyring that cannot be reached is
+    /// [`StoreError::RememberedPassphraseUnavailable`], which callers answer by asking the user.
+    fn remembered(&self, record: &KeyRecord) -> Result<Option<Passphrase>> {
+        self.secrets
+            .get(&secret_id(record))
+            .map_err(|source| StoreError::RememberedPassphraseUnavailable { name: record.name.to_string(), source })
+    }
+
     /// Decrypt a stored key: with `passphrase`, else with the remembered one, else fail with
     /// [`KeyError::PassphraseRequired`].
     pub fn unlock(&self, name: &str, passphrase: Option<&Passphrase>) -> Result<PrivateKey> {
@@ -401,7 +432,7 @@ impl KeyStore {
         }
         match passphrase {
             Some(p) => Ok(keys::decrypt(&key, p)?),
-            None if record.remember_passphrase => match self.secrets.get(&secret_id(&record))? {
+            None if record.remember_passphrase => match self.remembered(&record)? {
                 Some(p) => Ok(keys::decrypt(&key, &p)?),
                 None => Err(KeyError::PassphraseRequired.into()),
             },
@@ -461,7 +492,7 @@ impl KeyStore {
             let current = read_key_file(&record.private_key)?;
             let rounds = keys::rounds_of(&current).unwrap_or(keys::STANDARD_ROUNDS);
             let remembered = if current.is_encrypted() && passphrase.is_none() && record.remember_passphrase {
-                self.secrets.get(&secret_id(record))?
+                self.remembered(record)?
             } else {
                 None
             };

@@ -149,7 +149,36 @@ fn import_keeps_source_passphrase_or_requires_a_choice() {
     };
     assert!(store.import(enc("c", false)).unwrap().key.encrypted);
     store.unlock("c", Some(&Passphrase::new("src"))).unwrap();
-    assert!(!store.import(enc("d", true)).unwrap().key.encrypted);
+    // Asking for no passphrase does not strip the source's: the key stays protected.
+    let refused = store.import(enc("d", true)).unwrap_err();
+    assert_eq!(refused.code(), "import_keeps_passphrase");
+    assert!(refused.to_string().contains("keep its passphrase or choose a new one"), "{refused}");
+    assert!(store.list().unwrap().iter().all(|k| k.name != "d"));
+    assert!(!store.root().join("keys/d").exists());
+    let new = ImportKey { new_passphrase: Some(Passphrase::new("other")), ..enc("e", true) };
+    assert!(store.import(new).unwrap().key.encrypted);
+    store.unlock("e", Some(&Passphrase::new("other"))).unwrap();
+}
+
+#[test]
+fn a_remembered_key_still_opens_with_its_passphrase_when_the_keyring_is_gone() {
+    let (dir, store) = store(MemorySecrets::default());
+    store.generate(new_key("k", Some("pw"), true)).unwrap();
+    store.unlock("k", None).unwrap();
+    // The same store on a session where the keyring cannot be reached.
+    let offline = KeyStore::open(dir.path().join("home"), Arc::new(MemorySecrets::unavailable()));
+    let err = offline.unlock("k", None).unwrap_err();
+    assert_eq!(err.code(), "remembered_passphrase_unavailable");
+    assert!(err.asks_for_passphrase());
+    assert!(err.to_string().contains("enter the passphrase instead"), "{err}");
+    offline.unlock("k", Some(&Passphrase::new("pw"))).unwrap();
+    let err = offline.set_comment("k", "new comment", None).unwrap_err();
+    assert!(err.asks_for_passphrase(), "{err}");
+    offline.set_comment("k", "new comment", Some(&Passphrase::new("pw"))).unwrap();
+    // Nothing was lost: still remembered, and back on a keyring it opens without asking.
+    let list = offline.list().unwrap();
+    assert!(list[0].remembered && list[0].comment == "new comment");
+    store.unlock("k", None).unwrap();
 }
 
 #[test]

@@ -214,7 +214,10 @@ impl Agent {
         };
         let key = match from_keyring {
             Ok(key) => Some(key),
-            Err(e) if e.code() == "passphrase_required" || e.code() == "wrong_passphrase" => {
+            Err(e) if e.asks_for_passphrase() => {
+                if e.code() == "remembered_passphrase_unavailable" {
+                    log(format_args!("{e}"));
+                }
                 let mut key = None;
                 for attempt in 0..3 {
                     let request = UnlockRequest {
