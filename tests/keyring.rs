@@ -69,3 +69,29 @@ fn without_a_secret_service_keys_are_still_saved_and_the_user_is_told() {
     let forget = sb.latchkey(&["key", "remember", "k", "--passphrase-stdin"], "pw\n").failure();
     assert!(forget.stderr.contains("keyring is unavailable"), "{}", forget.stderr);
 }
+
+#[test]
+fn a_remembered_key_asks_for_its_passphrase_while_the_keyring_is_gone_and_stays_remembered() {
+    let mut sb = Sandbox::new();
+    let offline = sb.env.clone(); // D-Bus pointed at a socket that does not exist
+    let service = SecretService::start(&sb);
+    sb.env = service.env(&sb);
+    sb.latchkey(&["key", "new", "k", "--remember", "--passphrase-stdin"], "keyring pass\n").success();
+    let fp = fingerprint(&sb, "k");
+    let online = std::mem::replace(&mut sb.env, offline);
+
+    // Without the keyring: the passphrase is asked for (here on stdin) and the work gets done.
+    let out = sb.latchkey(&["key", "comment", "k", "while offline", "--passphrase-stdin"], "keyring pass\n").success();
+    assert!(out.stderr.contains("cannot be reached"), "the user is told why they are asked: {}", out.stderr);
+    let wrong = sb.latchkey(&["key", "comment", "k", "nope", "--passphrase-stdin"], "not it\n").failure();
+    assert!(wrong.stderr.contains("incorrect passphrase"), "{}", wrong.stderr);
+    assert!(remembered(&sb, "k"), "nothing is forgotten because the keyring was away");
+
+    // Back on the keyring: opens without asking, the comment changed offline is there.
+    sb.env = online;
+    assert_eq!(lookup(&sb, &fp).as_deref(), Some("keyring pass"));
+    sb.latchkey(&["key", "comment", "k", "back online"], "").success();
+    let out = sb.latchkey(&["key", "list", "--json"], "").success();
+    assert!(out.stdout.contains("back online"), "{}", out.stdout);
+    drop(service);
+}
