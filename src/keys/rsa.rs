@@ -113,8 +113,12 @@ fn wide(bytes: &[u8]) -> Result<Wide, KeyError> {
 fn crt_exponent(d: &[u8], prime: &[u8]) -> Result<zeroize::Zeroizing<Vec<u8>>, KeyError> {
     use crypto_bigint::{Encoding, NonZero};
     let d = zeroize::Zeroizing::new(wide(d)?);
-    let prime_minus_one = wide(prime)?.wrapping_sub(&Wide::ONE);
-    let divisor = Option::<NonZero<Wide>>::from(NonZero::new(prime_minus_one))
+    // Every intermediate is secret (p - 1 gives the key away) and wiped, except the NonZero
+    // wrapper crypto-bigint requires for the division, which implements no Zeroize: this
+    // function runs once per key load, never per signature.
+    let prime = zeroize::Zeroizing::new(wide(prime)?);
+    let prime_minus_one = zeroize::Zeroizing::new(prime.wrapping_sub(&Wide::ONE));
+    let divisor = Option::<NonZero<Wide>>::from(NonZero::new(*prime_minus_one))
         .ok_or_else(|| KeyError::Crypto("RSA prime is 1".into()))?;
     let rem = zeroize::Zeroizing::new(d.rem(&divisor));
     let bytes = zeroize::Zeroizing::new(rem.to_be_bytes());
