@@ -339,4 +339,49 @@ mod policy {
         assert!(f.agent.identities().is_empty());
         assert!(!signs(&f, &mut conn).await);
     }
+
+    #[tokio::test]
+    async fn a_store_key_unlocked_on_demand_is_forgotten_when_its_lifetime_ends() {
+        use crate::secrets::MemorySecrets;
+        use crate::store::{KeyName, NewKey};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(KeyStore::open(dir.path().join("home"), Arc::new(MemorySecrets::default())));
+        let saved = store
+            .generate(NewKey {
+                name: KeyName::parse("brief").unwrap(),
+                spec: KeySpec::default(),
+                comment: None,
+                passphrase: None,
+                rounds: 2,
+                remember: false,
+            })
+            .unwrap();
+        store.set_policy("brief", KeyPolicy { lifetime_minutes: Some(1), ..KeyPolicy::default() }).unwrap();
+        let agent = Agent::new(
+            Some(store.clone()),
+            Arc::new(Refuse),
+            Arc::new(Refuse),
+            Arc::new(NoObserver),
+            AgentOptions::default(),
+        );
+        let view = |agent: &Agent| agent.identities().into_iter().find(|i| i.name == "brief").unwrap();
+        assert!(!view(&agent).unlocked, "store keys are offered, not decrypted, until used");
+
+        let key = store.unlock("brief", None).unwrap();
+        assert_eq!(key.fingerprint(ssh_key::HashAlg::Sha256).to_string(), saved.key.fingerprint_sha256);
+        let mut conn = Connection::new(Some(std::process::id()));
+        assert_eq!(agent.handle(&mut conn, &sign_request(&key)).await[0], wire::SSH2_AGENT_SIGN_RESPONSE);
+        let unlocked = view(&agent);
+        assert!(unlocked.unlocked);
+        assert!(unlocked.expires_in_secs.is_some_and(|s| s > 0 && s <= 60), "{unlocked:?}");
+
+        // The minute is up (moved to now rather than waited for).
+        agent.state().identities.iter_mut().for_each(|i| i.expires = i.expires.map(|_| Instant::now()));
+        agent.tick();
+        let expired = view(&agent);
+        assert!(!expired.unlocked && expired.expires_in_secs.is_none(), "{expired:?}");
+        // Still offered, and unlocks again on the next use.
+        assert_eq!(agent.handle(&mut conn, &sign_request(&key)).await[0], wire::SSH2_AGENT_SIGN_RESPONSE);
+        assert!(view(&agent).unlocked);
+    }
 }
