@@ -147,7 +147,14 @@ export const probeImport = async (source: ImportSource): Promise<ImportProbe> =>
 export const importKey = async (r: ImportRequest): Promise<Saved> => {
   await delay(300);
   if (r.passphrase !== 'secret') throw { code: 'wrong_passphrase', message: 'the passphrase does not decrypt the key (try "secret")' };
-  const k = key(r.name, { origin: 'imported', encrypted: !r.no_passphrase, remembered: r.remember && keyring });
+  // The fake's sources are all encrypted, and the store keeps an encrypted key protected.
+  if (r.no_passphrase && !r.new_passphrase) {
+    throw {
+      code: 'import_keeps_passphrase',
+      message: 'the key is protected by a passphrase and stays protected in the store: keep its passphrase or choose a new one',
+    };
+  }
+  const k = key(r.name, { origin: 'imported', encrypted: true, remembered: r.remember && keyring });
   keys = [...keys, k];
   return { key: k, warnings: r.remember ? warnings() : [] };
 };

@@ -117,6 +117,41 @@ describe('GenerateDialog', () => {
     await waitFor(() => expect(ongenerated).toHaveBeenCalledWith(result));
   });
 
+  it('offers RSA 8192, noting that it takes several seconds, and sends 8192 bits', async () => {
+    vi.mocked(api.generateKey).mockReturnValue(new Promise(() => {}));
+    const { user, el } = setup();
+    expect(screen.queryByTestId('generate-hint')).toBeNull();
+    const option = Array.from(el<HTMLSelectElement>('#gen-type').options).find((o) => o.value === 'rsa-8192');
+    expect(option?.textContent).toMatch(/^RSA 8192/);
+    await user.selectOptions(el('#gen-type'), 'rsa-8192');
+    expect(screen.getByTestId('generate-hint')).toHaveTextContent(/RSA 8192 keys take several seconds to generate/);
+    await user.click(el('#gen-no-passphrase'));
+    await user.click(submitButton());
+    expect(api.generateKey).toHaveBeenCalledWith(expect.objectContaining({ kind: 'rsa', bits: 8192 }));
+    expect(screen.getByTestId('generate-progress')).toHaveTextContent('Generating RSA 8192 key…');
+  });
+
+  it('says under the key derivation choice how long "strong" takes in Latchkey and in OpenSSH', () => {
+    const { el } = setup();
+    const hint = document.getElementById(el('#gen-kdf').getAttribute('aria-describedby')!);
+    expect(hint).toHaveTextContent(
+      'Strong takes about 0.5 s per unlock in Latchkey (two threads); ssh, ssh-add and ssh-keygen use one thread and take up to twice as long (~1 s).',
+    );
+  });
+
+  it('shows the sizes the backend offers when a size is refused', async () => {
+    vi.mocked(api.generateKey).mockRejectedValue({
+      code: 'unsupported_bits',
+      message: 'RSA keys cannot have 2560 bits: choose one of 2048, 3072 (the default), 4096 or 8192',
+    });
+    const { user, el } = setup();
+    await user.click(el('#gen-no-passphrase'));
+    await user.click(submitButton());
+    const error = await screen.findByTestId('error');
+    expect(error).toHaveTextContent('That key size is not supported.');
+    expect(error).toHaveTextContent('choose one of 2048, 3072 (the default), 4096 or 8192');
+  });
+
   it('shows a backend error in words with its code and stays open', async () => {
     vi.mocked(api.generateKey).mockRejectedValue({ code: 'internal', message: 'the disk is full' });
     const { user, el, ongenerated } = setup();

@@ -81,8 +81,13 @@ describe('ImportDialog', () => {
 
     expect(api.probeImport).toHaveBeenCalledWith({ type: 'text', text: '-----BEGIN RSA PRIVATE KEY-----' });
     expect(el('#import-passphrase')).toBeNull();
-    expect(el('#import-keep')).toBeDisabled();
+    // Nothing to keep; storing it plain is offered, and named as dangerous.
+    expect(el('#import-keep')).toBeNull();
     expect(el('#import-new')!.checked).toBe(true);
+    expect(el('#import-none')).not.toBeNull();
+    expect(screen.getByLabelText(/^Store without a passphrase \(dangerous: anyone who can read the file can use the key\)$/)).toBe(
+      el('#import-none'),
+    );
     expect(submit()).toBeDisabled();
 
     await user.type(el('#import-new-passphrase')!, 'n3w-Pass!word');
@@ -102,6 +107,58 @@ describe('ImportDialog', () => {
       no_passphrase: true,
       remember: false,
     });
+  });
+
+  it('offers an encrypted source only its own passphrase or a new one', async () => {
+    vi.mocked(api.probeImport).mockResolvedValue(probe({ encrypted: true }));
+    const { user, el } = setup();
+    await user.type(el('#import-path')!, '/k');
+    await user.click(screen.getByTestId('import-path-load'));
+    const choices = await screen.findByTestId('import-protection');
+    const radios = Array.from(choices.querySelectorAll<HTMLInputElement>('input[type=radio]'));
+    expect(radios.map((r) => r.value)).toEqual(['keep', 'new']);
+    expect(el('#import-none')).toBeNull();
+    expect(el('#import-keep')!.checked).toBe(true);
+    expect(screen.getByLabelText('Keep its passphrase')).toBe(el('#import-keep'));
+  });
+
+  it('asks for the passphrase and drops "no passphrase" when the backend says the source is encrypted', async () => {
+    vi.mocked(api.probeImport).mockResolvedValue(probe({ encrypted: false, format: 'pkcs8' }));
+    vi.mocked(api.importKey)
+      .mockRejectedValueOnce({
+        code: 'import_keeps_passphrase',
+        message: 'the key is protected by a passphrase and stays protected in the store: keep its passphrase or choose a new one',
+      })
+      .mockResolvedValueOnce(saved());
+    const { user, el } = setup();
+    await user.type(el('#import-path')!, '/k');
+    await user.click(screen.getByTestId('import-path-load'));
+    await screen.findByTestId('import-probe');
+    await user.click(el('#import-none')!);
+    await user.click(submit());
+
+    const error = await screen.findByTestId('error');
+    expect(screen.getByTestId('error-code')).toHaveTextContent('import_keeps_passphrase');
+    expect(error).toHaveTextContent(/keep its passphrase or choose a new one/);
+    expect(el('#import-passphrase')!.closest('.field')).toContainElement(error);
+    await waitFor(() => expect(document.activeElement).toBe(el('#import-passphrase')));
+    expect(el('#import-none')).toBeNull();
+    expect(el('#import-keep')!.checked).toBe(true);
+
+    await user.type(el('#import-passphrase')!, 'old');
+    await user.click(submit());
+    await waitFor(() => expect(api.importKey).toHaveBeenCalledTimes(2));
+    expect(vi.mocked(api.importKey).mock.calls[1][0]).toMatchObject({ passphrase: 'old', new_passphrase: null, no_passphrase: false });
+  });
+
+  it('explains the strong key derivation under the choice', async () => {
+    vi.mocked(api.probeImport).mockResolvedValue(probe());
+    const { user, el } = setup();
+    await user.type(el('#import-path')!, '/k');
+    await user.click(screen.getByTestId('import-path-load'));
+    await screen.findByTestId('import-probe');
+    const kdf = el<HTMLSelectElement>('#import-kdf')!;
+    expect(kdf).toHaveAccessibleDescription(/about 0\.5 s per unlock in Latchkey.*ssh-keygen.*one thread.*~1 s/);
   });
 
   it('clears the new passphrase fields after sending', async () => {

@@ -173,6 +173,50 @@ describe('KeyDetails comment', () => {
     await waitFor(() => expect(onchanged).toHaveBeenCalledWith({ ...key, comment: 'me@desktop' }));
   });
 
+  it.each([
+    ['remembered_passphrase_unavailable', 'the passphrase of "work" is remembered in the OS keyring, which cannot be reached (no D-Bus): enter the passphrase instead'],
+    ['passphrase_required', 'the key is encrypted: a passphrase is required'],
+  ])('asks for the passphrase of a remembered key when the backend answers %s', async (code, message) => {
+    const key = summary({ encrypted: true, remembered: true });
+    vi.mocked(api.setComment)
+      .mockRejectedValueOnce({ code, message })
+      .mockResolvedValueOnce({ ...key, comment: 'me@desktop' });
+    const { user, onchanged } = setup(key);
+    await user.click(screen.getByTestId('edit-comment'));
+    const input = document.querySelector('#comment-text') as HTMLInputElement;
+    await user.clear(input);
+    await user.type(input, 'me@desktop');
+    await user.click(screen.getByTestId('comment-submit'));
+    expect(api.setComment).toHaveBeenCalledWith({ name: 'work', comment: 'me@desktop', passphrase: null });
+
+    // The error sits at the passphrase field, which is now required and focused.
+    const error = await screen.findByTestId('error');
+    expect(screen.getByTestId('error-code')).toHaveTextContent(code);
+    const field = screen.getByLabelText('Passphrase') as HTMLInputElement;
+    expect(field.closest('.field')).toContainElement(error);
+    expect(field).toHaveAttribute('aria-describedby', error.id);
+    expect(field).toBeRequired();
+    await waitFor(() => expect(document.activeElement).toBe(field));
+    expect(screen.queryByLabelText('Passphrase (optional)')).toBeNull();
+    expect(screen.getByTestId('comment-submit')).toBeDisabled();
+
+    await user.type(field, 'secret');
+    await user.click(screen.getByTestId('comment-submit'));
+    expect(api.setComment).toHaveBeenLastCalledWith({ name: 'work', comment: 'me@desktop', passphrase: 'secret' });
+    await waitFor(() => expect(onchanged).toHaveBeenCalledWith({ ...key, comment: 'me@desktop' }));
+  });
+
+  it('shows the keyring error in words', async () => {
+    const key = summary({ encrypted: true, remembered: true });
+    vi.mocked(api.setComment).mockRejectedValue({ code: 'remembered_passphrase_unavailable', message: 'no D-Bus' });
+    const { user } = setup(key);
+    await user.click(screen.getByTestId('edit-comment'));
+    await user.click(screen.getByTestId('comment-submit'));
+    expect(await screen.findByTestId('error')).toHaveTextContent(
+      "The OS keyring that remembers this key's passphrase can't be reached: enter the passphrase.",
+    );
+  });
+
   it('needs the passphrase of an encrypted key that is not remembered', async () => {
     const { user } = setup(summary({ encrypted: true, remembered: false }));
     await user.click(screen.getByTestId('edit-comment'));

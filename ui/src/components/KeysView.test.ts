@@ -37,7 +37,9 @@ describe('KeysView', () => {
       summary({ name: 'work', encrypted: true, remembered: true }),
       summary({
         name: 'legacy',
+        key_type: 'RSA',
         display_type: 'RSA 3072',
+        bits: 3072,
         origin: 'registered',
         encrypted: false,
         path: '/home/me/.ssh/id_rsa',
@@ -50,7 +52,8 @@ describe('KeysView', () => {
     expect(rows.map((r) => r.dataset.name)).toEqual(['work', 'legacy']);
 
     const work = rows[0];
-    expect(work).toHaveTextContent('Ed25519');
+    expect(within(work).getByTestId('key-type')).toHaveTextContent(/^Ed25519$/);
+    expect(within(work).getByTestId('key-bits')).toHaveTextContent(/^256 bits$/);
     expect(within(work).getByTitle(summary().fingerprint_sha256)).toBeInTheDocument();
     expect(work).toHaveTextContent('me@laptop');
     expect(within(work).getByTestId('badge-passphrase')).toHaveTextContent('passphrase');
@@ -58,7 +61,9 @@ describe('KeysView', () => {
     expect(within(work).getByTestId('badge-origin')).toHaveTextContent('generated');
 
     const legacy = rows[1];
-    expect(legacy).toHaveTextContent('RSA 3072');
+    // Type and size are separate columns.
+    expect(within(legacy).getByTestId('key-type')).toHaveTextContent(/^RSA$/);
+    expect(within(legacy).getByTestId('key-bits')).toHaveTextContent(/^3072 bits$/);
     expect(legacy).toHaveTextContent('/home/me/.ssh/id_rsa');
     expect(within(legacy).getByTestId('badge-no-passphrase')).toHaveTextContent('no passphrase');
     expect(within(legacy).getByTestId('badge-origin')).toHaveTextContent('in place');

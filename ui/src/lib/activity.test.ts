@@ -53,6 +53,8 @@ describe('filters', () => {
   it('tells outcomes apart', () => {
     expect(outcomeKind('signed')).toBe('signed');
     expect(outcomeKind('denied')).toBe('denied');
+    expect(outcomeKind('denied: no answer in time')).toBe('denied');
+    expect(outcomeKind('deniedish')).toBe('other');
     expect(outcomeKind('refused: the agent is locked')).toBe('refused');
     expect(outcomeKind('something else')).toBe('other');
   });

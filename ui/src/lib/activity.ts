@@ -58,7 +58,8 @@ export type OutcomeKind = 'signed' | 'denied' | 'refused' | 'other';
 
 export function outcomeKind(outcome: string): OutcomeKind {
   if (outcome === 'signed') return 'signed';
-  if (outcome === 'denied') return 'denied';
+  // "denied" (the user said no) and "denied: no answer in time" (the prompt timed out).
+  if (outcome === 'denied' || outcome.startsWith('denied:')) return 'denied';
   if (outcome.startsWith('refused')) return 'refused';
   return 'other';
 }

@@ -9,9 +9,14 @@ const HEADLINES: Record<string, string> = {
   passphrase_required: 'This key is encrypted: enter its passphrase.',
   passphrase_missing: 'Enter a passphrase, or choose to store the key without one.',
   import_needs_passphrase: 'This key is encrypted: enter its passphrase to import it.',
+  import_keeps_passphrase:
+    "This key is protected by a passphrase, and Latchkey's copy stays protected: keep its passphrase or choose a new one.",
+  remembered_passphrase_unavailable:
+    "The OS keyring that remembers this key's passphrase can't be reached: enter the passphrase.",
   name_taken: 'A key with that name already exists.',
   invalid_name: 'That name cannot be used.',
   rsa_too_small: 'RSA keys must have at least 2048 bits.',
+  // The backend's message (shown as the detail) says which sizes are available.
   unsupported_bits: 'That key size is not supported.',
   unrecognized_format: 'This does not look like a private key Latchkey can read.',
   malformed_key: 'The key is damaged or incomplete.',
@@ -75,7 +80,9 @@ export function fieldOf(code: string): ErrorField {
   switch (code) {
     case 'wrong_passphrase':
     case 'passphrase_required':
+    case 'remembered_passphrase_unavailable':
     case 'import_needs_passphrase':
+    case 'import_keeps_passphrase':
     case 'unsupported_encryption':
       return 'passphrase';
     case 'passphrase_missing':
@@ -91,6 +98,15 @@ export function fieldOf(code: string): ErrorField {
     default:
       return null;
   }
+}
+
+/**
+ * The codes that are answered by asking for the key's passphrase (the backend's
+ * `asks_for_passphrase`): none was given, the one given is wrong, or the remembered one is out of
+ * reach because the OS keyring cannot be reached.
+ */
+export function asksForPassphrase(code: string): boolean {
+  return code === 'passphrase_required' || code === 'wrong_passphrase' || code === 'remembered_passphrase_unavailable';
 }
 
 function sameWords(a: string, b: string): boolean {

@@ -3,13 +3,16 @@
 //   source --load--> probing --ok--> details --submit--> importing --ok--> done
 //                       \--error--> source        \--error (wrong_passphrase, name_taken...)--> details
 //
+// An import that fails because the source needs a passphrase (or would lose one) marks the probe
+// as encrypted, whatever the probe said, so the dialog asks for the source's passphrase.
+//
 // `details --back--> source` starts over. The source (which may be pasted private key text) is
 // held outside reactive state and dropped as soon as the import succeeds or the flow is disposed.
 // Passphrases never enter this object: the dialog passes them in the request and forgets them.
 
 import * as api from './api';
 import type { ImportProbe, ImportRequest, ImportSource, IpcError, Saved } from './bindings';
-import { fieldOf, toIpcError, type ErrorField } from './errors';
+import { asksForPassphrase, fieldOf, toIpcError, type ErrorField } from './errors';
 import { describeSource } from './importing';
 
 export type ImportStep = 'source' | 'probing' | 'details' | 'importing' | 'done';
@@ -62,7 +65,11 @@ export class ImportFlow {
       this.step = 'done';
       return saved;
     } catch (e) {
-      this.error = toIpcError(e);
+      const error = toIpcError(e);
+      this.error = error;
+      if (this.probe && !this.probe.encrypted && sourceIsEncrypted(error.code)) {
+        this.probe = { ...this.probe, encrypted: true };
+      }
       this.step = 'details';
       return null;
     }
@@ -86,4 +93,9 @@ export class ImportFlow {
   dispose(): void {
     this.#source = null;
   }
+}
+
+/** The codes that say an import's source is encrypted: it asked for a passphrase, or refused to drop one. */
+export function sourceIsEncrypted(code: string): boolean {
+  return asksForPassphrase(code) || code === 'import_keeps_passphrase';
 }

@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 import { probe, saved } from '../test/fixtures';
 import * as api from './api';
-import { ImportFlow } from './importFlow.svelte';
+import { ImportFlow, sourceIsEncrypted } from './importFlow.svelte';
 
 vi.mock('./api');
 
@@ -75,6 +75,33 @@ describe('ImportFlow', () => {
     await flow.load({ type: 'path', path: '/k' });
     await flow.submit(request);
     expect(flow.errorField).toBe('name');
+  });
+
+  it.each([
+    ['passphrase_required', 'the key is encrypted: a passphrase is required'],
+    ['remembered_passphrase_unavailable', 'the keyring cannot be reached: enter the passphrase instead'],
+    ['import_keeps_passphrase', 'the key is protected by a passphrase and stays protected in the store'],
+  ])('learns from %s that the source is encrypted after all, and asks for its passphrase', async (code, message) => {
+    vi.mocked(api.probeImport).mockResolvedValue(probe({ encrypted: false }));
+    vi.mocked(api.importKey).mockRejectedValue({ code, message });
+    const flow = new ImportFlow();
+    await flow.load({ type: 'path', path: '/k' });
+    expect(flow.probe?.encrypted).toBe(false);
+    await flow.submit({ ...request, passphrase: null, no_passphrase: true });
+    expect(flow.step).toBe('details');
+    expect(flow.probe?.encrypted).toBe(true);
+    expect(flow.errorField).toBe('passphrase');
+  });
+
+  it('does not take other errors for an encrypted source', async () => {
+    expect(sourceIsEncrypted('name_taken')).toBe(false);
+    expect(sourceIsEncrypted('import_needs_passphrase')).toBe(false);
+    vi.mocked(api.probeImport).mockResolvedValue(probe({ encrypted: false }));
+    vi.mocked(api.importKey).mockRejectedValue({ code: 'internal', message: 'disk full' });
+    const flow = new ImportFlow();
+    await flow.load({ type: 'path', path: '/k' });
+    await flow.submit({ ...request, passphrase: null });
+    expect(flow.probe?.encrypted).toBe(false);
   });
 
   it('normalises odd rejections', async () => {

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 
-import { defaultProtection, protectionChoices, validateImport, type ImportForm } from './importing';
+import {
+  allowedProtection,
+  defaultProtection,
+  PROTECTION_LABELS,
+  protectionChoices,
+  validateImport,
+  type ImportForm,
+} from './importing';
 
 const form = (over: Partial<ImportForm> = {}): ImportForm => ({
   name: 'work',
@@ -21,7 +28,26 @@ describe('import protection', () => {
     expect(defaultProtection(encrypted)).toBe('keep');
     expect(defaultProtection(plain)).toBe('new');
     expect(protectionChoices(plain)).toEqual(['new', 'none']);
-    expect(protectionChoices(encrypted)).toEqual(['keep', 'new', 'none']);
+  });
+
+  it('offers an encrypted source only its own passphrase or a new one (the store keeps it protected)', () => {
+    expect(protectionChoices(encrypted)).toEqual(['keep', 'new']);
+    expect(allowedProtection('none', encrypted)).toBe('keep');
+    expect(allowedProtection('new', encrypted)).toBe('new');
+    expect(allowedProtection('keep', plain)).toBe('new');
+    expect(allowedProtection('none', plain)).toBe('none');
+  });
+
+  it('names storing without a passphrase as dangerous', () => {
+    expect(PROTECTION_LABELS.none).toMatch(/^Store without a passphrase \(dangerous: anyone who can read the file can use the key\)$/);
+    expect(PROTECTION_LABELS.keep).toMatch(/keep its passphrase/i);
+    expect(PROTECTION_LABELS.new).toMatch(/new/i);
+  });
+
+  it('never sends "no passphrase" for an encrypted source', () => {
+    const v = validateImport(form({ passphrase: 'old', protection: 'none', remember: true }), encrypted, ctx);
+    expect(v.canRemember).toBe(true);
+    expect(v.request).toMatchObject({ passphrase: 'old', new_passphrase: null, no_passphrase: false, remember: true });
   });
 
   it('asks for the source passphrase of an encrypted key', () => {
@@ -49,10 +75,10 @@ describe('import protection', () => {
     expect(ok.request).toMatchObject({ passphrase: 'old', new_passphrase: 'n3w-Pass!', no_passphrase: false, kdf: 'strong' });
   });
 
-  it('stores without a passphrase only when chosen, and then cannot remember one', () => {
-    const v = validateImport(form({ passphrase: 'old', protection: 'none', remember: true }), encrypted, ctx);
+  it('stores a plain source without a passphrase only when chosen, and then cannot remember one', () => {
+    const v = validateImport(form({ protection: 'none', remember: true, kdf: 'strong' }), plain, ctx);
     expect(v.canRemember).toBe(false);
-    expect(v.request).toMatchObject({ new_passphrase: null, no_passphrase: true, remember: false });
+    expect(v.request).toMatchObject({ passphrase: null, new_passphrase: null, no_passphrase: true, kdf: 'standard', remember: false });
   });
 
   it('does not let an unencrypted source "keep" its (missing) passphrase', () => {

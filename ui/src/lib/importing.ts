@@ -4,7 +4,10 @@ import type { ImportProbe, ImportRequest, ImportSource, KdfStrength } from './bi
 import { nameProblem } from './keytypes';
 import { checkNewPassphrase, MISMATCH, REPEAT } from './passphrase';
 
-/** keep: the source's passphrase; new: a new one; none: store it unencrypted (explicit). */
+/**
+ * keep: the source's passphrase; new: a new one; none: store it unencrypted (explicit, and only
+ * for a source that has no passphrase: the store refuses to drop one, `import_keeps_passphrase`).
+ */
 export type Protection = 'keep' | 'new' | 'none';
 
 export type ImportForm = {
@@ -31,9 +34,21 @@ export function defaultProtection(probe: Pick<ImportProbe, 'encrypted'>): Protec
   return probe.encrypted ? 'keep' : 'new';
 }
 
+/** An encrypted source stays protected (its passphrase or a new one); only a plain one may stay plain. */
 export function protectionChoices(probe: Pick<ImportProbe, 'encrypted'>): Protection[] {
-  return probe.encrypted ? ['keep', 'new', 'none'] : ['new', 'none'];
+  return probe.encrypted ? ['keep', 'new'] : ['new', 'none'];
 }
+
+/** `protection` if the source allows it, else the default for the source. */
+export function allowedProtection(protection: Protection, probe: Pick<ImportProbe, 'encrypted'>): Protection {
+  return protectionChoices(probe).includes(protection) ? protection : defaultProtection(probe);
+}
+
+export const PROTECTION_LABELS: Record<Protection, string> = {
+  keep: 'Keep its passphrase',
+  new: 'Choose a new passphrase',
+  none: 'Store without a passphrase (dangerous: anyone who can read the file can use the key)',
+};
 
 export function validateImport(
   form: ImportForm,
@@ -46,8 +61,7 @@ export function validateImport(
   if (problem) errors.name = problem;
   else if (ctx.takenNames.includes(name)) errors.name = 'A key with that name already exists.';
 
-  const protection: Protection =
-    form.protection === 'keep' && !probe.encrypted ? 'new' : form.protection;
+  const protection = allowedProtection(form.protection, probe);
   if (probe.encrypted && form.passphrase.length === 0) {
     errors.passphrase = 'Enter the passphrase that opens this key.';
   }

@@ -10,7 +10,8 @@ export type KeyTypeValue =
   | 'ecdsa-521'
   | 'rsa-2048'
   | 'rsa-3072'
-  | 'rsa-4096';
+  | 'rsa-4096'
+  | 'rsa-8192';
 
 export type KeyTypeOption = { value: KeyTypeValue; label: string; kind: KeyKind; bits: number | null };
 
@@ -22,6 +23,7 @@ export const KEY_TYPE_OPTIONS: readonly KeyTypeOption[] = [
   { value: 'rsa-2048', label: 'RSA 2048', kind: 'rsa', bits: 2048 },
   { value: 'rsa-3072', label: 'RSA 3072 (default RSA size)', kind: 'rsa', bits: 3072 },
   { value: 'rsa-4096', label: 'RSA 4096', kind: 'rsa', bits: 4096 },
+  { value: 'rsa-8192', label: 'RSA 8192 (slow to generate)', kind: 'rsa', bits: 8192 },
 ];
 
 export const DEFAULT_KEY_TYPE: KeyTypeValue = 'ed25519';
@@ -37,6 +39,14 @@ export function keyTypeSpec(value: string): { kind: KeyKind; bits: number | null
 export function isSlowToGenerate(value: string): boolean {
   const { kind, bits } = keyTypeSpec(value);
   return kind === 'rsa' && (bits ?? 0) >= 3072;
+}
+
+/** The Generate dialog's note on how long the chosen type takes, or null when it is quick. */
+export function generateHint(value: string): string | null {
+  if (!isSlowToGenerate(value)) return null;
+  return keyTypeSpec(value).bits === 8192
+    ? 'RSA 8192 keys take several seconds to generate (longer on a slow machine). Ed25519 is faster and smaller.'
+    : 'RSA keys take a few seconds to generate. Ed25519 is faster and smaller.';
 }
 
 /** ssh-keygen's file name for a kind. */
@@ -68,8 +78,23 @@ export function nameProblem(name: string): string | null {
 
 export const KDF_OPTIONS: readonly { value: KdfStrength; label: string }[] = [
   { value: 'standard', label: 'Standard — 16 rounds, like ssh-keygen' },
-  { value: 'strong', label: 'Strong — about half a second per unlock' },
+  { value: 'strong', label: 'Strong — about half a second per unlock in Latchkey' },
 ];
+
+/** Under the strength choice: "strong" is calibrated on Latchkey's two-thread unlock. */
+export const KDF_HINT =
+  'Strong takes about 0.5 s per unlock in Latchkey (two threads); ssh, ssh-add and ssh-keygen use one thread and take up to twice as long (~1 s).';
+
+/** The list's Type column: the display name without its size ("RSA 3072" → "RSA", "ECDSA P-256" → "ECDSA"). */
+export function typeLabel(key: Pick<KeySummary, 'display_type' | 'bits'>): string {
+  const suffix = new RegExp(`\\s+(?:P-)?${key.bits}$`);
+  return key.bits > 0 ? key.display_type.replace(suffix, '') : key.display_type;
+}
+
+/** The list's Bits column ("" when the backend could not tell). */
+export function bitsLabel(key: Pick<KeySummary, 'bits'>): string {
+  return key.bits > 0 ? String(key.bits) : '';
+}
 
 export const FORMAT_LABELS: Record<KeyFormat, string> = {
   openssh: 'OpenSSH private key',
