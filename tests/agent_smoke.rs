@@ -99,6 +99,44 @@ fn the_agent_refuses_a_world_writable_socket_directory() {
 }
 
 #[test]
+fn sigint_stops_the_agent_and_removes_its_socket() {
+    let sb = Sandbox::new();
+    let agent = AgentProcess::start(&sb, &[]);
+    assert_eq!(sb.tool_agent(&agent, "ssh-add", &["-l"], "").status, Some(1), "the agent answers");
+    let socket = agent.socket.clone();
+    // Ctrl-C on `latchkey agent -D` in a terminal: a clean stop, as for SIGTERM.
+    assert_eq!(agent.stop_with("INT"), Some(0));
+    assert!(!socket.exists(), "SIGINT removes the socket");
+}
+
+#[test]
+fn the_default_socket_directory_is_made_private_if_it_exists_already() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    let runtime = sb.path("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // As another tool, or an older version, would leave it with a 022 umask.
+    let dir = runtime.join("latchkey");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let agent = AgentProcess::start_default(&sb, &runtime, &[]);
+    assert_eq!(agent.socket, dir.join("agent.sock"));
+    assert!(agent.socket.exists(), "the agent serves its default socket");
+    assert_eq!(mode(&dir), 0o700, "the directory is tightened");
+    assert_eq!(mode(&agent.socket), 0o600);
+    assert!(agent.log().contains(&format!("{} was mode 0755; made it 0700", dir.display())), "{}", agent.log());
+    sb.tool("ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", "default", "-f", "k"]).success();
+    sb.tool_agent(&agent, "ssh-add", &["k"], "").success();
+    let listed = sb.tool_agent(&agent, "ssh-add", &["-l"], "").success();
+    assert_eq!(listed.stdout, sb.tool("ssh-keygen", &["-l", "-f", "k.pub"]).success().stdout);
+    let socket = agent.socket.clone();
+    assert_eq!(agent.stop(), Some(0));
+    assert!(!socket.exists());
+}
+
+#[test]
 fn use_for_all_apps_writes_a_block_ssh_reads_and_undo_restores_the_file() {
     let sb = Sandbox::new();
     std::fs::create_dir_all(sb.path("home/.ssh")).unwrap();

@@ -273,25 +273,44 @@ impl AgentProcess {
 
     pub fn start_with_env(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Self {
         let socket = sb.path("agent.sock");
-        let stderr_path = sb.path(&format!(
-            "agent-{}.log",
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
-        ));
         let mut cmd = sb.command(LATCHKEY);
         cmd.args(["agent", "-D", "-a"]).arg(&socket).args(args);
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Self::spawn(cmd, socket, sb)
+    }
+
+    /// Start the agent without `-a`, with `XDG_RUNTIME_DIR` set to `runtime_dir`: it serves its
+    /// default socket, `runtime_dir/latchkey/agent.sock`.
+    pub fn start_default(sb: &Sandbox, runtime_dir: &Path, args: &[&str]) -> Self {
+        let mut cmd = sb.command(LATCHKEY);
+        cmd.args(["agent", "-D"]).args(args).env("XDG_RUNTIME_DIR", runtime_dir);
+        Self::spawn(cmd, runtime_dir.join("latchkey").join("agent.sock"), sb)
+    }
+
+    /// Run `cmd` (a `latchkey agent -D`) and wait, bounded, until it listens on `socket`.
+    fn spawn(mut cmd: Command, socket: PathBuf, sb: &Sandbox) -> Self {
+        let stderr_path = sb.path(&format!(
+            "agent-{}.log",
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+        ));
         let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&stderr_path).unwrap())
             .spawn()
             .expect("latchkey agent");
-        let agent = AgentProcess { child, socket, stderr_path };
+        let mut agent = AgentProcess { child, socket, stderr_path };
         for _ in 0..200 {
             if std::os::unix::net::UnixStream::connect(&agent.socket).is_ok() {
                 return agent;
+            }
+            if let Ok(Some(status)) = agent.child.try_wait() {
+                // Reaped: its pid may be reused, so Drop must not signal it.
+                let log = agent.log();
+                std::mem::forget(agent);
+                panic!("the agent exited ({status}) before listening: {log}");
             }
             std::thread::sleep(std::time::Duration::from_millis(25));
         }
@@ -308,9 +327,27 @@ impl AgentProcess {
     }
 
     /// SIGTERM and wait; returns the exit status code.
-    pub fn stop(mut self) -> Option<i32> {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let status = self.child.wait().ok().and_then(|s| s.code());
+    pub fn stop(self) -> Option<i32> {
+        self.stop_with("TERM")
+    }
+
+    /// Send `signal` (a name for kill(1): "TERM", "INT") and wait, for at most [`TOOL_LIMIT`];
+    /// returns the exit status code (None: killed by a signal, or still running and killed then).
+    pub fn stop_with(mut self, signal: &str) -> Option<i32> {
+        let _ = Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + TOOL_LIMIT;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status.code(),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                // Ignored the signal: kill it (Drop must not wait on it forever either).
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break None;
+                }
+            }
+        };
         std::mem::forget(self);
         status
     }
