@@ -189,11 +189,32 @@ pub enum Serving {
     No { socket: PathBuf, problem: String },
 }
 
+/// The socket file the app serves on, removed when the app exits.
+///
+/// Quit (`AppHandle::exit`) ends the process without dropping managed state or the task that
+/// serves, so the guard is kept here and released from `RunEvent::Exit`. It removes the file
+/// only if it is still the one we bound: another agent's socket at the same path stays.
+#[derive(Default)]
+pub struct ServedSocket(Mutex<Option<server::SocketGuard>>);
+
+impl ServedSocket {
+    fn new(guard: server::SocketGuard) -> Self {
+        ServedSocket(Mutex::new(Some(guard)))
+    }
+
+    /// Remove our socket file; later calls do nothing. New clients can no longer connect, those
+    /// connected already are served until the process ends.
+    pub fn release(&self) {
+        drop(self.0.lock().unwrap_or_else(|p| p.into_inner()).take());
+    }
+}
+
 /// The desktop's agent: shared by the commands, the tray and the prompt bridge.
 pub struct DesktopAgent {
     pub agent: Agent,
     pub prompts: Arc<Prompts>,
     pub serving: Mutex<Serving>,
+    pub socket: ServedSocket,
     /// The "notify on each signature" setting, kept here so a signature does not read a file.
     pub notify_on_sign: AtomicBool,
 }
@@ -214,23 +235,23 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, store: Arc<KeyStore>, socket: PathB
         activity_file: Some(store.root().join("activity.jsonl")),
     };
     let agent = Agent::new(Some(store), bridge.clone(), bridge.clone(), bridge, options);
-    let serving = match server::bind(&socket) {
+    let (serving, served) = match server::bind(&socket) {
         Ok((listener, guard)) => {
             let agent = agent.clone();
             tauri::async_runtime::spawn(async move {
-                let _guard = guard;
                 if let Err(e) = server::serve(listener, agent, std::future::pending::<()>()).await {
                     eprintln!("latchkey: the agent stopped: {e}");
                 }
             });
-            Serving::Yes { socket }
+            (Serving::Yes { socket }, ServedSocket::new(guard))
         }
-        Err(e) => Serving::No { socket, problem: e.to_string() },
+        Err(e) => (Serving::No { socket, problem: e.to_string() }, ServedSocket::default()),
     };
     DesktopAgent {
         agent,
         prompts,
         serving: Mutex::new(serving),
+        socket: served,
         notify_on_sign: AtomicBool::new(settings.notify_on_sign),
     }
 }
@@ -241,4 +262,36 @@ pub fn socket_path() -> PathBuf {
         .filter(|s| !s.is_empty())
         .map(PathBuf::from)
         .unwrap_or_else(server::default_socket)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn releasing_the_served_socket_removes_ours() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("agent.sock");
+        let (_listener, guard) = server::bind(&path).unwrap();
+        let served = ServedSocket::new(guard);
+        served.release();
+        assert!(!path.exists(), "our socket is removed at exit");
+        served.release();
+        ServedSocket::default().release();
+    }
+
+    #[test]
+    fn releasing_leaves_another_agents_socket_at_the_same_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("agent.sock");
+        let (listener, guard) = server::bind(&path).unwrap();
+        let served = ServedSocket::new(guard);
+        // Ours went away (removed by hand) and another agent serves the path now.
+        drop(listener);
+        std::fs::remove_file(&path).unwrap();
+        let _theirs = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        served.release();
+        assert!(path.exists(), "another agent's socket is left alone");
+    }
 }

@@ -106,12 +106,18 @@ pub fn run() {
             std::process::exit(1);
         }
     };
-    app.run(|_app, event| {
+    app.run(|app, event| match event {
         // With the window hidden the app keeps running as the agent, until Quit (which exits
         // with a code).
-        if let RunEvent::ExitRequested { api, code: None, .. } = event {
-            api.prevent_exit();
+        RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
+        // The process ends right after this without dropping managed state: remove our socket
+        // here, or it is left behind for clients to find dead.
+        RunEvent::Exit => {
+            if let Some(agent) = app.try_state::<agent::DesktopAgent>() {
+                agent.socket.release();
+            }
         }
+        _ => {}
     });
 }
 

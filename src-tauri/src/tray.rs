@@ -37,6 +37,7 @@ pub fn create<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
                     }
                 }
             }
+            // Exits through RunEvent::Exit, where the agent's socket is removed (lib.rs).
             "quit" => app.exit(0),
             _ => {}
         })
