@@ -285,6 +285,30 @@ fn bits_are_ignored_for_ed25519_as_in_ssh_keygen() {
     }
 }
 
+/// A wrong passphrase is reported in ssh-keygen's words for -y, -p and -c, so scripts that look
+/// for them keep working, and the key file is left as it was.
+#[test]
+fn a_wrong_passphrase_gets_ssh_keygens_message_and_exit_status() {
+    let sb = Sandbox::new();
+    sb.tool("ssh-keygen", &["-q", "-t", "ed25519", "-N", "right", "-C", "c", "-f", "k"]).success();
+    let before = std::fs::read(sb.path("k")).unwrap();
+    for flags in [
+        &["-y", "-P", "wrong", "-f", "k"][..],
+        &["-p", "-P", "wrong", "-N", "x", "-f", "k"],
+        &["-c", "-P", "wrong", "-C", "new", "-f", "k"],
+    ] {
+        let theirs = sb.tool("ssh-keygen", flags).failure();
+        let mut args = vec!["keygen"];
+        args.extend_from_slice(flags);
+        let ours = sb.latchkey(&args, "").failure();
+        assert_eq!(ours.status, theirs.status, "{flags:?}");
+        let theirs_line = theirs.stderr.lines().last().unwrap_or_default();
+        let ours_line = ours.stderr.lines().last().unwrap_or_default();
+        assert_eq!(ours_line.strip_prefix("latchkey keygen: "), Some(theirs_line), "{flags:?}");
+        assert_eq!(std::fs::read(sb.path("k")).unwrap(), before, "{flags:?} changed the key file");
+    }
+}
+
 /// ssh-keygen makes RSA keys of 1024 to 16384 bits. Latchkey refuses below 2048 (too weak) and
 /// sizes aws-lc-rs does not generate, each time saying why and what to choose instead.
 #[test]

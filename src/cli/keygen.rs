@@ -346,7 +346,11 @@ fn read_public_file(path: &Path) -> Option<PublicKey> {
 fn change_passphrase(o: &Options, rounds: Option<u32>, prompter: &mut Prompter) -> Result<(), Fatal> {
     let path = require_file(o, prompter)?;
     let (key, old_rounds, format) = load_private(&path, o.old_passphrase.clone(), "Enter old passphrase: ", prompter)
-        .map_err(|f| Fatal::new(f.message.replacen("Load key", "Failed to load key", 1)))?;
+        .map_err(|f| {
+        // ssh-keygen -p names the file without quotes here.
+        let quoted = format!("Load key \"{}\"", path.display());
+        Fatal::new(f.message.replacen(&quoted, &format!("Failed to load key {}", path.display()), 1))
+    })?;
     // ssh-keygen has a comment (possibly empty) only for formats that store one.
     if format == keys::KeyFormat::Openssh || !key.comment().is_empty() {
         println!("Key has comment '{}'", key.comment());
@@ -381,7 +385,8 @@ fn change_comment(o: &Options, rounds: Option<u32>, prompter: &mut Prompter) -> 
         (true, None) => Some(prompter.passphrase("Enter passphrase: ", "pass it with -P PASSPHRASE")?),
         (_, p) => p,
     };
-    let (mut key, old_rounds, _) = load_private(&path, passphrase.clone(), "Enter passphrase: ", prompter)?;
+    let (mut key, old_rounds, _) = load_private(&path, passphrase.clone(), "Enter passphrase: ", prompter)
+        .map_err(|f| Fatal::new(f.message.replacen("Load key", "Cannot load private key", 1)))?;
     let old = key.comment().to_owned();
     if old.is_empty() {
         println!("No existing comment");

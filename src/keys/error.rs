@@ -21,7 +21,7 @@ pub enum KeyError {
     #[error("{what} keys are not supported: {why}")]
     UnsupportedKeyType { what: String, why: &'static str },
 
-    #[error("incorrect passphrase: the key could not be decrypted with it")]
+    #[error("incorrect passphrase supplied to decrypt private key")]
     WrongPassphrase,
 
     #[error("this key is encrypted: a passphrase is needed to open it")]
