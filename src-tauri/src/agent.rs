@@ -20,6 +20,8 @@ use latchkey::agent::{ActivityEntry, Agent, AgentOptions, IdleAction, Observer, 
 use latchkey::keys::Passphrase;
 use latchkey::store::KeyStore;
 
+use crate::activity_feed::{self, ActivityFeed};
+
 /// A question waiting for the user.
 #[derive(Debug, Clone, Serialize, TS)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -108,6 +110,7 @@ impl Prompts {
 pub struct DesktopBridge<R: Runtime> {
     app: AppHandle<R>,
     prompts: Arc<Prompts>,
+    activity: ActivityFeed<activity_feed::Desktop<R>>,
 }
 
 impl<R: Runtime> DesktopBridge<R> {
@@ -176,9 +179,9 @@ impl<R: Runtime> Observer for DesktopBridge<R> {
         crate::tray::refresh(&self.app);
     }
 
+    /// On the agent's hot path: the feed coalesces events and notifications of a burst.
     fn activity(&self, entry: &ActivityEntry) {
-        let _ = self.app.emit("agent-activity", entry.clone());
-        crate::notify::signature(&self.app, entry);
+        self.activity.push(entry);
     }
 }
 
@@ -215,18 +218,21 @@ pub struct DesktopAgent {
     pub prompts: Arc<Prompts>,
     pub serving: Mutex<Serving>,
     pub socket: ServedSocket,
-    /// The "notify on each signature" setting, kept here so a signature does not read a file.
-    pub notify_on_sign: AtomicBool,
+    /// The "notify on each signature" setting, kept here (and shared with the activity feed) so a
+    /// signature does not read a file.
+    pub notify_on_sign: Arc<AtomicBool>,
 }
 
 /// Create the agent and start serving on `socket` in the background. Failing to bind (another
 /// agent is running) leaves the app usable for keys and says why in the Agent view.
 pub fn start<R: Runtime>(app: &AppHandle<R>, store: Arc<KeyStore>, socket: PathBuf) -> DesktopAgent {
+    let settings = latchkey::settings::Settings::load(store.root());
+    let notify_on_sign = Arc::new(AtomicBool::new(settings.notify_on_sign));
     let prompts = Arc::new(Prompts::default());
-    let bridge = Arc::new(DesktopBridge { app: app.clone(), prompts: prompts.clone() });
+    let activity = ActivityFeed::new(activity_feed::Desktop(app.clone()), notify_on_sign.clone());
+    let bridge = Arc::new(DesktopBridge { app: app.clone(), prompts: prompts.clone(), activity });
     let mut known_hosts = latchkey::agent::hosts_files();
     known_hosts.dedup();
-    let settings = latchkey::settings::Settings::load(store.root());
     let options = AgentOptions {
         default_lifetime: None,
         idle_lock: settings.idle_lock(),
@@ -247,13 +253,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, store: Arc<KeyStore>, socket: PathB
         }
         Err(e) => (Serving::No { socket, problem: e.to_string() }, ServedSocket::default()),
     };
-    DesktopAgent {
-        agent,
-        prompts,
-        serving: Mutex::new(serving),
-        socket: served,
-        notify_on_sign: AtomicBool::new(settings.notify_on_sign),
-    }
+    DesktopAgent { agent, prompts, serving: Mutex::new(serving), socket: served, notify_on_sign }
 }
 
 /// The socket the desktop agent binds: `LATCHKEY_AGENT_SOCKET`, else the default.

@@ -247,6 +247,7 @@ pub fn typescript_bindings() -> String {
         IdentityView::decl(&cfg),
         AgentStatus::decl(&cfg),
         ActivityEntry::decl(&cfg),
+        crate::activity_feed::ActivityBatch::decl(&cfg),
         ProcessInfo::decl(&cfg),
         ProcessChain::decl(&cfg),
         ApprovalReason::decl(&cfg),

@@ -5,6 +5,7 @@
 // waits; add &more for a queue).
 
 import type {
+  ActivityBatch,
   ActivityEntry,
   AgentStatus,
   AppInfo,
@@ -181,7 +182,7 @@ export const onFileDrop = async (_handler: (e: FileDrop) => void): Promise<() =>
 // The agent.
 
 type Handler = () => void;
-const listeners = { state: new Set<Handler>(), prompt: new Set<Handler>(), activity: new Set<(e: ActivityEntry) => void>() };
+const listeners = { state: new Set<Handler>(), prompt: new Set<Handler>(), activity: new Set<(b: ActivityBatch) => void>() };
 const emit = (kind: 'state' | 'prompt') => setTimeout(() => listeners[kind].forEach((h) => h()), 0);
 
 let locked = params.has('locked');
@@ -296,7 +297,7 @@ function answered(id: number, outcome: string): boolean {
     outcome,
   };
   log.push(entry);
-  setTimeout(() => listeners.activity.forEach((h) => h(entry)), 0);
+  setTimeout(() => listeners.activity.forEach((h) => h({ entries: [entry], dropped: 0 })), 0);
   emit('prompt');
   return true;
 }
@@ -317,7 +318,7 @@ export const onAgentPrompt = async (h: () => void): Promise<() => void> => {
   listeners.prompt.add(h);
   return () => listeners.prompt.delete(h);
 };
-export const onAgentActivity = async (h: (e: ActivityEntry) => void): Promise<() => void> => {
+export const onAgentActivity = async (h: (b: ActivityBatch) => void): Promise<() => void> => {
   listeners.activity.add(h);
   return () => listeners.activity.delete(h);
 };

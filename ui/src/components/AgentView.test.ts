@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 
 import { AgentStore } from '../lib/agent.svelte';
 import * as api from '../lib/api';
-import type { ActivityEntry, AgentStatus } from '../lib/bindings';
+import type { ActivityBatch, ActivityEntry, AgentStatus } from '../lib/bindings';
 import { Notices } from '../lib/notices.svelte';
 import { activity, agentStatus, identity } from '../test/agentFixtures';
 import { summary } from '../test/fixtures';
@@ -13,7 +13,7 @@ import AgentView from './AgentView.svelte';
 vi.mock('../lib/api');
 
 async function setup(status: AgentStatus = agentStatus(), entries: ActivityEntry[] = []) {
-  let onActivity: ((e: ActivityEntry) => void) | undefined;
+  let onActivity: ((b: ActivityBatch) => void) | undefined;
   vi.mocked(api.onAgentState).mockResolvedValue(() => {});
   vi.mocked(api.onAgentActivity).mockImplementation(async (h) => ((onActivity = h), () => {}));
   vi.mocked(api.onAgentPrompt).mockResolvedValue(() => {});
@@ -25,7 +25,7 @@ async function setup(status: AgentStatus = agentStatus(), entries: ActivityEntry
   const notices = new Notices();
   render(AgentView, { agent, notices });
   await screen.findByTestId('agent-state');
-  return { agent, notices, user: userEvent.setup(), push: (e: ActivityEntry) => onActivity?.(e) };
+  return { agent, notices, user: userEvent.setup(), push: (e: ActivityEntry) => onActivity?.({ entries: [e], dropped: 0 }) };
 }
 
 const row = (name: string) => document.querySelector(`[data-testid=agent-identity][data-name="${name}"]`) as HTMLElement;

@@ -1,10 +1,14 @@
 // The activity log as the Agent view shows it: newest first, at most ACTIVITY_LIMIT lines, with
 // the events that arrived while the first snapshot was on its way merged in without duplicates.
 // Pure.
+//
+// The shell sends activity in batches (src-tauri/src/activity_feed.rs): a lone line at once, a
+// burst at most every 250 ms, each batch the newest ACTIVITY_LIMIT lines of its burst plus a count
+// of the older ones left out.
 
-import type { ActivityEntry } from './bindings';
+import type { ActivityBatch, ActivityEntry } from './bindings';
 
-/** Lines kept in the window (the backend keeps more, and a file). */
+/** Lines kept in the window (the backend keeps more, and a file); also the shell's batch limit. */
 export const ACTIVITY_LIMIT = 500;
 
 /** The backend's snapshot (oldest first) as the view's list (newest first), bounded. */
@@ -12,9 +16,15 @@ export function fromSnapshot(entries: readonly ActivityEntry[], limit = ACTIVITY
   return entries.slice(Math.max(0, entries.length - limit)).reverse();
 }
 
-/** One more line (an `agent-activity` event) on top of a newest-first list, bounded. */
+/** One more line on top of a newest-first list, bounded. */
 export function addActivity(list: readonly ActivityEntry[], entry: ActivityEntry, limit = ACTIVITY_LIMIT): ActivityEntry[] {
   return [entry, ...list.slice(0, Math.max(0, limit - 1))];
+}
+
+/** New lines (an `agent-activity` batch, oldest first) on top of a newest-first list, bounded. */
+export function addBatch(list: readonly ActivityEntry[], batch: ActivityBatch, limit = ACTIVITY_LIMIT): ActivityEntry[] {
+  const fresh = fromSnapshot(batch.entries, limit);
+  return [...fresh, ...list.slice(0, Math.max(0, limit - fresh.length))];
 }
 
 function same(a: ActivityEntry, b: ActivityEntry): boolean {
@@ -30,18 +40,30 @@ function same(a: ActivityEntry, b: ActivityEntry): boolean {
 }
 
 /**
- * The snapshot (oldest first) followed by the events received since subscribing (oldest first),
- * oldest first. The subscription starts before the snapshot is taken, so the snapshot may already
- * end with the first few of those events: the longest such overlap is counted once.
+ * The snapshot (oldest first) followed by the batches received since subscribing (oldest first),
+ * oldest first. The subscription starts before the snapshot is taken, and the shell sends a
+ * burst's lines up to 250 ms after recording them, so the snapshot may already end with the first
+ * few of those lines: the longest such overlap is counted once. The lines a batch left out are
+ * holes that match any line, so an overlap is found across them too.
  */
-export function mergeSnapshot(snapshot: readonly ActivityEntry[], received: readonly ActivityEntry[]): ActivityEntry[] {
-  const max = Math.min(snapshot.length, received.length);
+export function mergeSnapshot(snapshot: readonly ActivityEntry[], received: readonly ActivityBatch[]): ActivityEntry[] {
+  // The received lines as far as they can overlap the snapshot, null for the ones left out.
+  const head: (ActivityEntry | null)[] = [];
+  for (const batch of received) {
+    for (let i = 0; i < batch.dropped && head.length < snapshot.length; i++) head.push(null);
+    for (const entry of batch.entries) {
+      if (head.length >= snapshot.length) break;
+      head.push(entry);
+    }
+    if (head.length >= snapshot.length) break;
+  }
   let overlap = 0;
-  for (let n = max; n > 0; n--) {
+  for (let n = head.length; n > 0; n--) {
     const tail = snapshot.length - n;
     let match = true;
     for (let i = 0; i < n; i++) {
-      if (!same(snapshot[tail + i], received[i])) {
+      const line = head[i];
+      if (line !== null && !same(snapshot[tail + i], line)) {
         match = false;
         break;
       }
@@ -51,7 +73,16 @@ export function mergeSnapshot(snapshot: readonly ActivityEntry[], received: read
       break;
     }
   }
-  return [...snapshot, ...received.slice(overlap)];
+  const merged = [...snapshot];
+  let position = 0;
+  for (const batch of received) {
+    position += batch.dropped;
+    for (const entry of batch.entries) {
+      if (position >= overlap) merged.push(entry);
+      position++;
+    }
+  }
+  return merged;
 }
 
 export type OutcomeKind = 'signed' | 'denied' | 'refused' | 'other';

@@ -4,14 +4,16 @@
 //
 // Subscribe first, then take the snapshots, so nothing that happens in between is lost:
 // "agent-state" and "agent-prompt" refetch (responses to older requests are dropped), activity
-// events that arrive before the first snapshot are merged into it without duplicates.
+// batches that arrive before the first snapshot are merged into it without duplicates, and so is
+// the first one after it (the shell sends a burst's lines up to 250 ms after recording them, so
+// the snapshot may hold some of them already).
 //
 // Passphrases pass through `answerUnlock` to the backend and are never kept here.
 
 import * as api from './api';
-import { addActivity, fromSnapshot, mergeSnapshot } from './activity';
+import { addBatch, fromSnapshot, mergeSnapshot } from './activity';
 import { agentState, type AgentState } from './agentState';
-import type { ActivityEntry, AgentStatus, Decision, IpcError, Settings } from './bindings';
+import type { ActivityBatch, ActivityEntry, AgentStatus, Decision, IpcError, Settings } from './bindings';
 import { toIpcError } from './errors';
 import { currentPrompt, syncPrompts, withoutPrompt, type QueuedPrompt } from './prompts';
 
@@ -36,8 +38,10 @@ export class AgentStore {
   #promptSeq = 0;
   /** Prompts answered (or expired) here, left out of snapshots taken before the answer landed. */
   #answered = new Set<number>();
-  /** Activity events received before the first snapshot arrived (null once it has). */
-  #early: ActivityEntry[] | null = [];
+  /** Activity batches received before the first snapshot arrived (null once it has). */
+  #early: ActivityBatch[] | null = [];
+  /** The snapshot is in, and the next batch may overlap its end. */
+  #settling = false;
   #unsubscribe: (() => void)[] = [];
   #stopped = false;
 
@@ -58,7 +62,7 @@ export class AgentStore {
   async start(): Promise<void> {
     const subscriptions = await Promise.allSettled([
       api.onAgentState(() => void this.refreshStatus()),
-      api.onAgentActivity((entry) => this.#received(entry)),
+      api.onAgentActivity((batch) => this.#received(batch)),
       api.onAgentPrompt(() => void this.refreshPrompts()),
     ]);
     for (const s of subscriptions) {
@@ -171,9 +175,15 @@ export class AgentStore {
     this.statusError = null;
   }
 
-  #received(entry: ActivityEntry): void {
-    if (this.#early) this.#early.push(entry);
-    else this.activity = addActivity(this.activity, entry);
+  #received(batch: ActivityBatch): void {
+    if (this.#early) {
+      this.#early.push(batch);
+    } else if (this.#settling) {
+      this.#settling = false;
+      this.activity = fromSnapshot(mergeSnapshot([...this.activity].reverse(), [batch]));
+    } else {
+      this.activity = addBatch(this.activity, batch);
+    }
   }
 
   async #loadActivity(): Promise<void> {
@@ -181,6 +191,7 @@ export class AgentStore {
     try {
       snapshot = await api.agentActivity();
       this.activityError = null;
+      this.#settling = true;
     } catch (e) {
       this.activityError = toIpcError(e);
     }

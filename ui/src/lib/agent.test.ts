@@ -3,11 +3,14 @@ import { describe, expect, it, vi } from 'vitest';
 import { activity, agentStatus, approval, unlockPrompt } from '../test/agentFixtures';
 import { AgentStore } from './agent.svelte';
 import * as api from './api';
-import type { ActivityEntry, AgentStatus, Prompt } from './bindings';
+import { ACTIVITY_LIMIT } from './activity';
+import type { ActivityBatch, ActivityEntry, AgentStatus, Prompt } from './bindings';
 
 vi.mock('./api');
 
-type Handlers = { state?: () => void; activity?: (e: ActivityEntry) => void; prompt?: () => void };
+type Handlers = { state?: () => void; activity?: (b: ActivityBatch) => void; prompt?: () => void };
+
+const batch = (entries: ActivityEntry[], dropped = 0): ActivityBatch => ({ entries, dropped });
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -139,14 +142,44 @@ describe('AgentStore activity', () => {
     const store = new AgentStore();
     const started = store.start();
     await vi.waitFor(() => expect(api.agentActivity).toHaveBeenCalled());
-    on.activity!(b); // already in the snapshot
-    on.activity!(c); // not yet
+    on.activity!(batch([b])); // already in the snapshot
+    on.activity!(batch([c])); // not yet
     snapshot.resolve([a, b]);
     await started;
     expect(store.activity).toEqual([c, b, a]);
     const d = activity({ time: '2025-03-01T10:00:04Z' });
-    on.activity!(d);
+    on.activity!(batch([d]));
     expect(store.activity.map((e) => e.time)).toEqual([d.time, c.time, b.time, a.time]);
+    const e = activity({ time: '2025-03-01T10:00:05Z' });
+    on.activity!(batch([d, e]));
+    expect(store.activity.map((x) => x.time)).toEqual([e.time, d.time, d.time, c.time, b.time, a.time]);
+  });
+
+  it('counts once the lines of a burst the snapshot holds and the batch after it brings again', async () => {
+    const { on } = backend();
+    const at = (n: number) => activity({ time: `2025-03-01T10:00:${String(n).padStart(2, '0')}Z` });
+    // The shell recorded 1..4 but had sent only 1 when the snapshot was taken; 2..4 come later.
+    vi.mocked(api.agentActivity).mockResolvedValue([at(1), at(2), at(3), at(4)]);
+    const store = new AgentStore();
+    await store.start();
+    on.activity!(batch([at(3), at(4), at(5)], 1));
+    expect(store.activity).toEqual([at(5), at(4), at(3), at(2), at(1)]);
+    // Later batches are new lines, even if they look the same.
+    on.activity!(batch([at(5)]));
+    expect(store.activity).toEqual([at(5), at(5), at(4), at(3), at(2), at(1)]);
+  });
+
+  it('keeps the list bounded through a burst', async () => {
+    const { on } = backend();
+    const store = new AgentStore();
+    await store.start();
+    for (let round = 0; round < 5; round++) {
+      const entries = Array.from({ length: ACTIVITY_LIMIT }, (_, i) => activity({ time: `${round}:${i}` }));
+      on.activity!(batch(entries, 20_000));
+    }
+    expect(store.activity).toHaveLength(ACTIVITY_LIMIT);
+    expect(store.activity[0].time).toBe(`4:${ACTIVITY_LIMIT - 1}`);
+    expect(store.activity[ACTIVITY_LIMIT - 1].time).toBe('4:0');
   });
 });
 

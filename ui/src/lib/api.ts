@@ -14,6 +14,7 @@ import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import { open, save } from '@tauri-apps/plugin-dialog';
 
 import type {
+  ActivityBatch,
   ActivityEntry,
   AgentStatus,
   AppInfo,
@@ -94,9 +95,13 @@ async function subscribe<T>(event: string, handler: (payload: T) => void): Promi
 
 /** The agent's state changed (lock, identities, serving): fetch `agentStatus` again. */
 export const onAgentState = (handler: () => void) => subscribe<null>('agent-state', () => handler());
-/** One more line for the activity log. */
-export const onAgentActivity = (handler: (entry: ActivityEntry) => void) =>
-  subscribe<ActivityEntry>('agent-activity', handler);
+/**
+ * New lines for the activity log, oldest first: the first after a quiet moment at once, a burst
+ * in batches of at most ACTIVITY_LIMIT, four a second at most (older lines of a batch are counted
+ * in `dropped`, and stay in the `agentActivity` snapshot).
+ */
+export const onAgentActivity = (handler: (batch: ActivityBatch) => void) =>
+  subscribe<ActivityBatch>('agent-activity', handler);
 /** A prompt was added or went away: fetch `pendingPrompts` again. */
 export const onAgentPrompt = (handler: () => void) => subscribe<null>('agent-prompt', () => handler());
 

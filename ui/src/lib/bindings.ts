@@ -213,6 +213,17 @@ process: string, host: string | null, forwarded: boolean,
  */
 outcome: string, };
 
+export type ActivityBatch = { 
+/**
+ * Oldest first.
+ */
+entries: Array<ActivityEntry>, 
+/**
+ * How many entries came just before `entries` and are left out of the batch (the agent's log,
+ * `agent_activity`, keeps them).
+ */
+dropped: number, };
+
 export type ProcessInfo = { pid: number, 
 /**
  * The executable's path (`/proc/PID/exe`), or its name if that is unreadable.
