@@ -4,11 +4,13 @@
 //! - [`ipc`]: the typed contract with the UI (TypeScript generated from it).
 //! - [`commands`]: thin command adapters over the core.
 //! - [`agent`]: serving the core's agent and answering its prompts in the window.
-//! - `tray`, `notify`: the tray icon and signature notifications.
+//! - `tray`, `notify`, `activity_feed`: the tray icon, signature notifications, and the activity
+//!   events for the window, coalesced so a burst of signatures cannot flood either.
 //!
 //! The app is built generically over the Tauri [`Runtime`] so it can run under Tauri's mock
 //! runtime in tests.
 
+mod activity_feed;
 pub mod agent;
 pub mod commands;
 pub mod ipc;
@@ -49,6 +51,22 @@ pub fn app<R: Runtime>(builder: Builder<R>, store: KeyStore) -> Builder<R> {
                     tokio::time::sleep(Duration::from_secs(15)).await;
                     ticking.tick();
                 }
+            });
+            // Logging out (SIGTERM) or ^C in a terminal ends the app as Quit does: through
+            // `RunEvent::Exit`, which removes the socket.
+            let quitting = handle.clone();
+            tauri::async_runtime::spawn(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+                else {
+                    eprintln!("latchkey: cannot watch for SIGTERM/SIGINT: the socket may outlive the app");
+                    return;
+                };
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+                quitting.exit(0);
             });
             // A missing tray host (no StatusNotifier on this desktop) must not stop the app.
             if let Err(e) = tray::create(&handle) {

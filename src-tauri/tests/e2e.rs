@@ -326,3 +326,50 @@ async fn approve_and_deny_a_signature_through_the_prompt() {
     session.screenshot("agent.png").await;
     session.close().await;
 }
+
+/// The app as the user's agent without a WebDriver: started hidden (as at login), it serves on its
+/// socket, and logging out (SIGTERM) or ^C (SIGINT) ends it cleanly with the socket removed, so
+/// clients do not find a dead one.
+#[test]
+#[ignore = "needs Xvfb and D-Bus: run by `cargo xtask test`"]
+fn the_app_serves_hidden_and_removes_its_socket_on_sigterm_and_sigint() {
+    let app = PathBuf::from(std::env::var("LATCHKEY_E2E_APP").expect("LATCHKEY_E2E_APP: the built desktop app"));
+    for signal in ["TERM", "INT"] {
+        let scratch = Scratch::new();
+        let mut child = Command::new(&app)
+            .arg("--hidden")
+            .env("HOME", &scratch.home)
+            .env("LATCHKEY_HOME", &scratch.latchkey_home)
+            .env("LATCHKEY_AGENT_SOCKET", &scratch.socket)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        for _ in 0..300 {
+            if std::os::unix::net::UnixStream::connect(&scratch.socket).is_ok() {
+                break;
+            }
+            assert!(child.try_wait().unwrap().is_none(), "the app exited before serving");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let listed = Command::new("ssh-add").arg("-l").env("SSH_AUTH_SOCK", &scratch.socket).output().unwrap();
+        // 1: "The agent has no identities." (2 would be: cannot connect).
+        assert_eq!(listed.status.code(), Some(1), "{}", String::from_utf8_lossy(&listed.stderr));
+        Command::new("kill").args([&format!("-{signal}"), &child.id().to_string()]).status().unwrap();
+        let mut status = None;
+        for _ in 0..300 {
+            status = child.try_wait().unwrap();
+            if status.is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let Some(status) = status else {
+            let _ = child.kill();
+            panic!("SIG{signal}: the app did not exit within 30 s");
+        };
+        assert!(status.success(), "SIG{signal}: {status}");
+        assert!(!scratch.socket.exists(), "SIG{signal}: the socket was left behind");
+    }
+}
