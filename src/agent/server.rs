@@ -53,9 +53,11 @@ pub fn default_socket() -> PathBuf {
 }
 
 #[allow(unsafe_code)]
+/// Our effective uid, read once (every connection is checked against it).
 fn uid() -> u32 {
+    static UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() }
+    *UID.get_or_init(|| unsafe { libc::geteuid() })
 }
 
 /// Removes the socket when the agent stops, if the path still holds our socket.
@@ -375,9 +377,10 @@ fn connection(stream: std::os::unix::net::UnixStream, agent: &Agent, runtime: &t
         return;
     }
     let mut conn = Connection::new(u32::try_from(cred.pid).ok().filter(|&p| p > 0));
-    let _ = stream.set_nonblocking(false);
-    let Ok(mut write) = stream.try_clone() else { return };
-    let mut reader = std::io::BufReader::with_capacity(16 * 1024, stream);
+    // Blocking already: accept(2) on the blocking listener (see `serve`) gives a blocking socket.
+    // Reads and writes share the one descriptor (`&UnixStream` is Read and Write): no dup(2).
+    let mut write = &stream;
+    let mut reader = std::io::BufReader::with_capacity(16 * 1024, &stream);
     let mut message = zeroize::Zeroizing::new(Vec::new());
     let mut out = Vec::with_capacity(1024);
     loop {

@@ -180,7 +180,7 @@ fn ssh_add_list(socket: &Path) -> Result<Duration> {
 
 /// `ssh-add -l` runs, one against each agent in turn (the order flipping every time, so neither
 /// always goes first), at most this many per agent.
-const LIST_RUNS: usize = 201;
+const LIST_RUNS: usize = 1001;
 
 pub fn run() -> Result {
     let latchkey = release_cli()?;
