@@ -52,8 +52,9 @@ pub fn app<R: Runtime>(builder: Builder<R>, store: KeyStore) -> Builder<R> {
                     ticking.tick();
                 }
             });
-            // Logging out (SIGTERM) or ^C in a terminal ends the app as Quit does: through
-            // `RunEvent::Exit`, which removes the socket.
+            // Logging out (SIGTERM) or ^C in a terminal: remove the socket and end at once, as
+            // the default action would. Not through `AppHandle::exit`: closing windows then waits
+            // on whoever drives them (a WebDriver that sent the signal waits for us in turn).
             let quitting = handle.clone();
             tauri::async_runtime::spawn(async move {
                 use tokio::signal::unix::{SignalKind, signal};
@@ -66,7 +67,10 @@ pub fn app<R: Runtime>(builder: Builder<R>, store: KeyStore) -> Builder<R> {
                     _ = term.recv() => {}
                     _ = int.recv() => {}
                 }
-                quitting.exit(0);
+                if let Some(agent) = quitting.try_state::<agent::DesktopAgent>() {
+                    agent.socket.release();
+                }
+                std::process::exit(0);
             });
             // A missing tray host (no StatusNotifier on this desktop) must not stop the app.
             if let Err(e) = tray::create(&handle) {

@@ -56,9 +56,40 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // Also the app WebKitWebDriver started: a test that fails before closing its session
+        // would otherwise leave it running, and the next test's app would only focus it (single
+        // instance) and wait forever.
+        let started = descendants(self.child.id());
         let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        for pid in started.iter().rev() {
+            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        }
         let _ = self.child.wait();
     }
+}
+
+/// The processes below `root` (children before grandchildren), from /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let ppid = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() && found.len() < 64 {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    found.remove(0);
+    found
 }
 
 /// A Secret Service for the app inside the session xtask made (dbus-run-session).
