@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use tauri::{AppHandle, Emitter, Runtime};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tokio::sync::oneshot;
 use ts_rs::TS;
 
@@ -114,8 +114,13 @@ pub struct DesktopBridge<R: Runtime> {
 }
 
 impl<R: Runtime> DesktopBridge<R> {
+    /// Bring the window up for a prompt: shown, focused, and kept above other windows while any
+    /// prompt waits (the user is in a terminal or an editor when `ssh` asks).
     fn announce(&self) {
         crate::show_main_window(&self.app);
+        if let Some(window) = self.app.get_webview_window("main") {
+            let _ = window.set_always_on_top(true);
+        }
         let _ = self.app.emit("agent-prompt", ());
     }
 }
@@ -141,10 +146,17 @@ impl<R: Runtime> DesktopBridge<R> {
         let id = self.prompts.add(make);
         self.announce();
         let app = self.app.clone();
+        let prompts = self.prompts.clone();
         PendingGuard {
             prompts: self.prompts.clone(),
             id,
             app: Box::new(move || {
+                // The last prompt is answered: the window is an ordinary one again.
+                if prompts.list().is_empty()
+                    && let Some(window) = app.get_webview_window("main")
+                {
+                    let _ = window.set_always_on_top(false);
+                }
                 let _ = app.emit("agent-prompt", ());
             }),
         }
